@@ -796,3 +796,18 @@ test('toString', () => {
     'committed=2, applied=0, applying=0, unstable.offset=3, unstable.offsetInProgress=3, len(unstable.Entries)=1',
   );
 });
+
+test('LogSlice', () => {
+  const s = new LogSlice(5, id(1, 3), ents(4, 1, 2, 5));
+  assert.equal(s.valid(), null);
+  assert.equal(s.lastIndex(), 6);
+  assert.deepEqual(s.lastEntryID(), id(5, 6));
+  const empty = new LogSlice(2, id(1, 3), []);
+  assert.equal(empty.valid(), null);
+  assert.equal(empty.lastIndex(), 3);
+  assert.deepEqual(empty.lastEntryID(), id(1, 3));
+  // A gap, a term regression, and an entry newer than the leader term are invalid.
+  assert.match(String(new LogSlice(5, id(1, 3), ents(5, 1)).valid()), /entries \{term:1 index:3\} and \{term:1 index:5\} not consistent/);
+  assert.match(String(new LogSlice(5, id(2, 3), ents(4, 1)).valid()), /not consistent/);
+  assert.match(String(new LogSlice(1, id(1, 3), ents(4, 2)).valid()), /leader term 1: entry \{term:2 index:4\} has a newer term/);
+});

@@ -271,7 +271,7 @@ test('restartNode resumes from persisted state', async () => {
   const n2 = restartNode(config(1n, s));
   runLoop(n2, s, applied2);
   // Without config.applied the committed log is handed out again, then new proposals follow.
-  n2.campaign();
+  await campaignWhenApplied(n2);
   await n2.propose(Buffer.from('after'));
   await until(() => applied2.length === 2, 'apply after restart');
   assert.deepEqual(applied2, ['before', 'after']);
