@@ -78,10 +78,10 @@ export function parseLine(line: string): { cmd: string; cmdArgs: CmdArg[] } {
         }
         cur += ch;
       }
-      if (j >= n) fail(i);
+      if (j >= n) fail(keyStart);
       vals.push(cur);
       i = j + 1;
-      if (i < n && s[i] !== ' ') fail(i);
+      if (i < n && s[i] !== ' ') fail(keyStart);
       cmdArgs.push({ key, vals });
     } else {
       const valStart = i;

@@ -77,13 +77,15 @@ export function runSuiteFile(suite: Suite, file: string): FileResult {
   const f = suite.factory;
   if (typeof f !== 'function') {
     let total = 1;
+    let line = 0;
     try {
       const parsed = parseText(fs.readFileSync(file, 'utf8'), file);
       total = parsed.cases.length + (parsed.error ? 1 : 0);
+      line = parsed.cases[0]?.line ?? parsed.error?.line ?? 0;
     } catch {
       // unreadable: counts as one failure
     }
-    return { file, total, passed: 0, failed: total, failure: { line: 0, index: 1, actual: '', diff: f.missing } };
+    return { file, total, passed: 0, failed: total, failure: { line, index: 1, actual: '', diff: f.missing } };
   }
   let handle: (tc: TestCase) => string;
   try {
@@ -135,7 +137,10 @@ async function main(): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// `node --test dist/test/` also executes every non-test .js file under test/ directories; the
+// suite already runs through conformance.test.js, so stay inert there (NODE_TEST_CONTEXT is set).
+const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain && process.env.NODE_TEST_CONTEXT === undefined) {
   main().then(
     (code) => {
       process.exitCode = code;
