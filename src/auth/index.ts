@@ -3,7 +3,7 @@
 export * from './errors.js';
 export { PermType, PERM_TYPE_NAMES, type Permission, type Role, type User, type UserOptions } from './authpb.js';
 export { decodeRole, decodeUser, encodeRole, encodeUser, encodePermission, decodePermission } from './authpb.js';
-export { parseGoDuration } from './duration.js';
+export { parseGoDuration } from '../pkg/duration.js';
 export { JwtTokenProvider, DEFAULT_JWT_TTL_MS, parseJwtOptions } from './jwtToken.js';
 export { newTokenProvider, type TokenProviderConfig } from './newTokenProvider.js';
 export { KeyRanges, checkKeyRange, isValidPermissionRange, mergePermissions } from './rangePermCache.js';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import { parseGoDuration } from './duration.js';
+import { parseGoDuration } from '../pkg/duration.js';
 import { ErrInvalidAuthMethod, ErrInvalidAuthOpts, ErrKeyMismatch, ErrMissingKey, ErrVerifyOnly } from './errors.js';
 import type { AssignParams, AuthInfo, TokenProvider } from './tokenProvider.js';
 

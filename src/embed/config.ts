@@ -2,6 +2,8 @@
 // validation etcd performs before start-up. Flags, ETCD_* variables and the YAML file are parsed
 // into this shape by src/cli/flags.ts; nothing here reads argv or the environment.
 
+import { parseGoDuration } from '../pkg/duration.js';
+
 export const ClusterStateNew = 'new';
 export const ClusterStateExisting = 'existing';
 
@@ -212,23 +214,9 @@ export function parseCompactionRetention(mode: string, s: string): number {
     return mode === 'periodic' ? n * 3600_000 : n;
   }
   if (mode === 'revision') throw new ConfigError(`invalid auto-compaction-retention "${s}" for revision mode`);
-  const ms = parseGoDuration(s);
-  if (ms === null) throw new ConfigError(`invalid auto-compaction-retention "${s}"`);
-  return ms;
-}
-
-/** Go's time.ParseDuration subset (h, m, s, ms, us, ns units), returning milliseconds. */
-export function parseGoDuration(s: string): number | null {
-  const re = /(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)/gy;
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    const v = Number(m[1]);
-    const unit = m[2];
-    const mul = unit === 'h' ? 3600_000 : unit === 'm' ? 60_000 : unit === 's' ? 1000 : unit === 'ms' ? 1 : unit === 'ns' ? 1e-6 : 1e-3;
-    total += v * mul;
-    matched = re.lastIndex;
+  try {
+    return parseGoDuration(s);
+  } catch (e) {
+    throw new ConfigError(`invalid auto-compaction-retention "${s}": ${(e as Error).message}`);
   }
-  return matched === s.length && s.length > 0 ? total : null;
 }

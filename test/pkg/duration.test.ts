@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGoDuration } from '../../src/auth/duration.js';
+import { parseGoDuration } from '../../src/pkg/duration.js';
 
 test('parses Go durations into milliseconds', () => {
   assert.equal(parseGoDuration('10m'), 600_000);
