@@ -1,0 +1,193 @@
+// startEtcd (etcd's embed.StartEtcd): from a validated EtcdConfig to a serving member — logger,
+// data dir, server bootstrap, peer transport and listener, client listener — and a clean close.
+// The order follows etcd's: configure listeners, bootstrap the server, serve peers, start the
+// server, serve clients.
+import pino from 'pino';
+import type { ServerLogger, ServerConfig } from '../server/config.js';
+import { defaultServerConfig } from '../server/config.js';
+import { EtcdServer } from '../server/server.js';
+import { PeerServer, Transport } from '../transport/index.js';
+import { ApiServer } from '../api/apiServer.js';
+import type { EtcdServerApi } from '../api/types.js';
+import {
+  type EtcdConfig,
+  effectiveDataDir,
+  effectiveInitialCluster,
+  parseCompactionRetention,
+  parseInitialCluster,
+  urlString,
+} from './config.js';
+
+/** The client-facing listener as embed needs it (the API layer provides it). */
+export interface ClientServer {
+  stop(): Promise<void>;
+  /** The URLs actually bound (ephemeral ports resolved). */
+  readonly urls: string[];
+}
+
+export type ServeClients = (server: EtcdServer, cfg: EtcdConfig, lg: ServerLogger) => Promise<ClientServer>;
+
+export interface Etcd {
+  server: EtcdServer;
+  peerServers: PeerServer[];
+  clients: ClientServer | null;
+  logger: ServerLogger;
+  /** Stops clients, then the server (in-flight requests finish), then peers. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Serves the client URLs; omitted: no client listener (tests of the server alone). */
+  serveClients?: ServeClients;
+  logger?: ServerLogger;
+  /** Overrides of the derived server config (tests: unsafeNoFsync, requestTimeoutMs ...). */
+  server?: Partial<ServerConfig>;
+}
+
+/** A pino logger writing etcd-style JSON lines (level, ts, msg) to stderr, as etcd's zap does. */
+export function newLogger(level: string): ServerLogger {
+  const lvl = level === 'panic' || level === 'fatal' ? 'fatal' : level;
+  const lg = pino(
+    {
+      level: lvl,
+      base: null,
+      messageKey: 'msg',
+      timestamp: () => `,"ts":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ dest: 2, sync: false }),
+  );
+  return lg as unknown as ServerLogger;
+}
+
+/** The server configuration derived from the flags (etcd's embed -> config.ServerConfig). */
+export function serverConfigFrom(cfg: EtcdConfig, lg: ServerLogger, over: Partial<ServerConfig> = {}): ServerConfig {
+  const initial = new Map<string, string[]>();
+  for (const [name, urls] of parseInitialCluster(effectiveInitialCluster(cfg))) initial.set(name, urls.map(urlString));
+  return defaultServerConfig({
+    name: cfg.name,
+    dataDir: effectiveDataDir(cfg),
+    walDir: cfg.walDir,
+    initialCluster: initial,
+    initialClusterToken: cfg.initialClusterToken,
+    newCluster: cfg.initialClusterState === 'new',
+    peerUrls: cfg.initialAdvertisePeerUrls.map(urlString),
+    clientUrls: cfg.advertiseClientUrls.map(urlString),
+    snapshotCount: cfg.snapshotCount,
+    heartbeatMs: cfg.heartbeatIntervalMs,
+    electionMs: cfg.electionTimeoutMs,
+    maxSnapshots: cfg.maxSnapshots,
+    maxWals: cfg.maxWals,
+    quotaBackendBytes: cfg.quotaBackendBytes,
+    maxTxnOps: cfg.maxTxnOps,
+    maxRequestBytes: cfg.maxRequestBytes,
+    autoCompactionMode: cfg.autoCompactionMode === 'revision' ? 'revision' : 'periodic',
+    autoCompactionRetention: parseCompactionRetention(cfg.autoCompactionMode, cfg.autoCompactionRetention),
+    preVote: cfg.preVote,
+    strictReconfigCheck: cfg.strictReconfigCheck,
+    backendBatchIntervalMs: cfg.backendBatchIntervalMs,
+    backendBatchLimit: cfg.backendBatchLimit,
+    logger: lg,
+    ...over,
+  });
+}
+
+/**
+ * Serves the client API on every --listen-client-urls address (gRPC and HTTP on one port each).
+ * The server satisfies the API layer's EtcdServerApi contract structurally.
+ */
+export const serveClients: ServeClients = async (server, cfg) => {
+  const api: EtcdServerApi = server;
+  const started: ApiServer[] = [];
+  const urls: string[] = [];
+  try {
+    for (const u of cfg.listenClientUrls) {
+      const a = new ApiServer(api, {
+        host: u.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(u.port || 2379),
+        maxRequestBytes: cfg.maxRequestBytes,
+        maxTxnOps: cfg.maxTxnOps,
+      });
+      await a.start();
+      started.push(a);
+      urls.push(`${u.protocol}//${u.hostname}:${a.port}`);
+    }
+  } catch (err) {
+    for (const a of started) await a.stop().catch(() => {});
+    throw err;
+  }
+  return {
+    urls,
+    stop: async () => {
+      await Promise.all(started.map((a) => a.stop()));
+    },
+  };
+};
+
+function textLogger(lg: ServerLogger) {
+  return {
+    debug: (t: string) => lg.debug({}, t),
+    info: (t: string) => lg.info({}, t),
+    warning: (t: string) => lg.warn({}, t),
+    error: (t: string) => lg.error({}, t),
+  };
+}
+
+export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promise<Etcd> {
+  const lg = opts.logger ?? newLogger(cfg.logLevel);
+  const scfg = serverConfigFrom(cfg, lg, opts.server);
+  lg.info(
+    {
+      name: cfg.name,
+      'data-dir': scfg.dataDir,
+      'listen-peer-urls': cfg.listenPeerUrls.map(urlString),
+      'listen-client-urls': cfg.listenClientUrls.map(urlString),
+      'initial-cluster': effectiveInitialCluster(cfg),
+      'initial-cluster-state': cfg.initialClusterState,
+    },
+    'starting an etcd server',
+  );
+  const server = await EtcdServer.create(scfg);
+  const peerServers: PeerServer[] = [];
+  let clients: ClientServer | null = null;
+  try {
+    const transport = new Transport({
+      id: server.id,
+      clusterId: server.clusterId,
+      handler: server,
+      logger: textLogger(lg),
+    });
+    server.setTransport(transport);
+    for (const u of cfg.listenPeerUrls) {
+      lg.info({ 'listen-peer-url': urlString(u) }, 'configuring peer listeners');
+      const ps = new PeerServer((s, h) => transport.handleStream(s, h), {
+        host: u.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(u.port || 2380),
+      });
+      await ps.start();
+      peerServers.push(ps);
+    }
+    server.start();
+    if (opts.serveClients !== undefined) {
+      clients = await opts.serveClients(server, cfg, lg);
+      for (const u of clients.urls) lg.info({ address: u }, 'serving client traffic insecurely; this is strongly discouraged!');
+    }
+  } catch (err) {
+    if (clients !== null) await clients.stop().catch(() => {});
+    await server.stop();
+    for (const ps of peerServers) await ps.stop().catch(() => {});
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      lg.info({ name: cfg.name }, 'closing etcd server');
+      if (clients !== null) await clients.stop().catch(() => {});
+      await server.stop();
+      for (const ps of peerServers) await ps.stop().catch(() => {});
+      lg.info({ name: cfg.name }, 'closed etcd server');
+    })();
+    return closing;
+  };
+  return { server, peerServers, clients, logger: lg, close };
+}
