@@ -1,0 +1,140 @@
+// The client-facing server on one client URL: gRPC (KV, Watch, Lease, Maintenance, Cluster) over
+// HTTP/2 and /health, /version, /metrics and the JSON gateway over HTTP/1.1, on the same port.
+//
+//   const api = new ApiServer(etcdServer, { host: '127.0.0.1', port: 2379 });
+//   await api.start();   // api.port is the bound port
+//   ...
+//   await api.stop();    // ends streams, closes connections
+//
+// Each service file maps protobuf requests to EtcdServerApi calls; this file only wires them to
+// the gRPC server and the gateway by method name.
+
+import http from 'node:http';
+import type http2 from 'node:http2';
+import { GrpcServer } from './grpc/server.js';
+import { fromHttp1, fromHttp2, type HttpExchange } from './http/exchange.js';
+import { type MetricsSource, notFound, serveHealth, serveMetrics, serveVersion } from './http/endpoints.js';
+import { Gateway } from './http/gateway.js';
+import { ClientListener } from './listener.js';
+import { codecOf, serviceMethods } from './proto/schema.js';
+import type { EtcdServerApi } from './types.js';
+import { clusterHandlers } from './v3rpc/cluster.js';
+import type { StreamHandlers, UnaryHandlers } from './v3rpc/handlers.js';
+import { kvHandlers } from './v3rpc/kv.js';
+import { leaseHandlers, leaseStreamHandlers } from './v3rpc/lease.js';
+import { maintenanceHandlers } from './v3rpc/maintenance.js';
+import { watchStreamHandlers } from './v3rpc/watch.js';
+
+/** gRPC's allowance on top of --max-request-bytes for framing and metadata (etcd's grpcOverheadBytes). */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export interface ApiServerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** etcd --max-request-bytes (default 1.5 MiB). */
+  maxRequestBytes?: number;
+  /** etcd --max-txn-ops (default 128). */
+  maxTxnOps?: number;
+  /** etcd --experimental-watch-progress-notify-interval (default 10 minutes). */
+  watchProgressNotifyIntervalMs?: number;
+  /** Served at /metrics (e.g. a prom-client Registry). */
+  metrics?: MetricsSource;
+  /** How long stop() lets in-flight unary calls finish before cutting connections. */
+  stopGraceMs?: number;
+}
+
+export class ApiServer {
+  private readonly grpc: GrpcServer;
+  private readonly gateway: Gateway;
+  private readonly h1: http.Server;
+  private readonly listener: ClientListener;
+  private readonly opts: Required<Omit<ApiServerOptions, 'metrics'>> & { metrics?: MetricsSource };
+  private boundPort = 0;
+
+  constructor(
+    private readonly server: EtcdServerApi,
+    opts: ApiServerOptions = {},
+  ) {
+    this.opts = {
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port ?? 2379,
+      maxRequestBytes: opts.maxRequestBytes ?? 1.5 * 1024 * 1024,
+      maxTxnOps: opts.maxTxnOps ?? 128,
+      watchProgressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs ?? 10 * 60 * 1000,
+      stopGraceMs: opts.stopGraceMs ?? 1000,
+      metrics: opts.metrics,
+    };
+    const maxReceive = this.opts.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+    this.grpc = new GrpcServer({
+      maxReceiveBytes: maxReceive,
+      fallback: (stream, headers) => this.serveHttp(fromHttp2(stream, headers)),
+    });
+    this.gateway = new Gateway(maxReceive);
+    this.h1 = http.createServer((req, res) => this.serveHttp(fromHttp1(req, res)));
+    this.listener = new ClientListener(this.grpc.http2 as http2.Http2Server, this.h1);
+    this.registerServices();
+  }
+
+  /** The bound port (after start). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    this.boundPort = await this.listener.start(this.opts.host, this.opts.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.listener.stop();
+    this.h1.closeAllConnections();
+    await this.grpc.close(this.opts.stopGraceMs);
+  }
+
+  private registerServices(): void {
+    const s = this.server;
+    const o = this.opts;
+    const unary: Record<string, UnaryHandlers> = {
+      'etcdserverpb.KV': kvHandlers(s, { maxTxnOps: o.maxTxnOps, maxRequestBytes: o.maxRequestBytes }),
+      'etcdserverpb.Lease': leaseHandlers(s, o.maxRequestBytes),
+      'etcdserverpb.Maintenance': maintenanceHandlers(s),
+      'etcdserverpb.Cluster': clusterHandlers(s),
+    };
+    const streams: Record<string, StreamHandlers> = {
+      'etcdserverpb.Watch': watchStreamHandlers(s, {
+        maxResponseBytes: o.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+        progressIntervalMs: o.watchProgressNotifyIntervalMs,
+      }),
+      'etcdserverpb.Lease': leaseStreamHandlers(s),
+    };
+    for (const service of new Set([...Object.keys(unary), ...Object.keys(streams)])) {
+      for (const m of serviceMethods(service)) {
+        const req = codecOf<unknown>(m.requestType);
+        const res = codecOf<unknown>(m.responseType);
+        const u = unary[service]?.[m.name];
+        const st = streams[service]?.[m.name];
+        if (u !== undefined && !m.requestStream && !m.responseStream) {
+          this.grpc.addUnary(m.path, req, res, u);
+          if (m.httpPost !== undefined) this.gateway.addUnary(m.httpPost, req, res, u);
+        } else if (st !== undefined && (m.requestStream || m.responseStream)) {
+          this.grpc.addStream(m.path, req, res, st);
+          if (m.httpPost !== undefined) this.gateway.addStream(m.httpPost, req, res, st);
+        }
+      }
+    }
+  }
+
+  private serveHttp(x: HttpExchange): void {
+    const q = x.url.indexOf('?');
+    const path = q < 0 ? x.url : x.url.slice(0, q);
+    let p: Promise<void> | void;
+    if (path === '/health') p = serveHealth(x, this.server);
+    else if (path === '/version') p = serveVersion(x, this.server);
+    else if (path === '/metrics') p = serveMetrics(x, this.opts.metrics);
+    else if (this.gateway.handles(path)) p = this.gateway.serve(x, path);
+    else p = notFound(x);
+    if (p !== undefined) {
+      p.catch((e: unknown) => x.reply(500, { 'content-type': 'text/plain; charset=utf-8' }, `${(e as Error).message}\n`));
+    }
+  }
+}

@@ -1,0 +1,358 @@
+// A small gRPC server on node:http2 (cleartext, prior knowledge): unary and streaming calls,
+// length-prefixed messages, grpc-status/grpc-message trailers, metadata passed to handlers and
+// cancellation when the client resets the stream. Requests that are not gRPC (no application/grpc
+// content type) go to a fallback, so HTTP/2 clients can reach /health on the same port.
+//
+// Responses written in one tick are corked together, so a burst of stream messages leaves in
+// one socket write.
+
+import http2 from 'node:http2';
+import { Code, GrpcError, toGrpcError } from '../errors.js';
+import type { MessageCodec } from '../proto/codec.js';
+import type { RequestContext } from '../types.js';
+import { Deframer } from './deframer.js';
+
+export interface UnaryCall {
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly ctx: RequestContext;
+  /** Encoded size of the request message (etcd checks it against --max-request-bytes). */
+  readonly messageLength: number;
+}
+
+export type UnaryHandler<Req, Res> = (req: Req, call: UnaryCall) => Promise<Res>;
+
+/** A streaming call as its handler sees it (server-streaming calls receive exactly one message). */
+export interface StreamCall<Req, Res> {
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly ctx: RequestContext;
+  /** Each request message, in order. */
+  onMessage: (req: Req) => void;
+  /** The client finished sending (the call stays open until end() or cancel). */
+  onHalfClose: () => void;
+  /** The stream went away before end(): client reset, connection loss or server stop. */
+  onCancel: () => void;
+  /** Sends a response; false once the call has ended. */
+  write(res: Res): boolean;
+  /** Finishes the call with OK or the given error; later calls are ignored. */
+  end(err?: GrpcError): void;
+  readonly ended: boolean;
+}
+
+export type StreamHandler<Req, Res> = (call: StreamCall<Req, Res>) => void;
+
+interface Method {
+  kind: 'unary' | 'stream';
+  service: string;
+  req: MessageCodec<unknown>;
+  res: MessageCodec<unknown>;
+  unary?: UnaryHandler<unknown, unknown>;
+  stream?: StreamHandler<unknown, unknown>;
+}
+
+export interface GrpcServerOptions {
+  /** Largest request message accepted (etcd: --max-request-bytes + 512 KiB). */
+  maxReceiveBytes: number;
+  /** Non-gRPC HTTP/2 requests. */
+  fallback?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+}
+
+const GRPC_CONTENT_TYPE = 'application/grpc';
+const RESPONSE_HEADERS = {
+  ':status': 200,
+  'content-type': GRPC_CONTENT_TYPE,
+  'grpc-accept-encoding': 'identity',
+};
+const OK_TRAILERS = { 'grpc-status': '0' };
+// sendDate is honoured by node's respond() though absent from its typings: gRPC needs no Date.
+type RespondOptions = http2.ServerStreamResponseOptions & { sendDate?: boolean };
+const RESPOND_STREAMING: RespondOptions = { waitForTrailers: true, sendDate: false };
+const RESPOND_END: RespondOptions = { endStream: true, sendDate: false };
+const WINDOW_SIZE = 4 << 20;
+
+/** grpc-message is percent-encoded: bytes outside printable ASCII, and '%'. */
+export function encodeGrpcMessage(msg: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x20-\x24\x26-\x7e]/.test(msg)) return msg;
+  let out = '';
+  for (const b of Buffer.from(msg, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function statusHeaders(err: GrpcError): http2.OutgoingHttpHeaders {
+  return {
+    ...RESPONSE_HEADERS,
+    'grpc-status': String(err.code),
+    'grpc-message': encodeGrpcMessage(err.message),
+  };
+}
+
+/** The auth token: `token` metadata, or `authorization` as etcd also accepts (gateway clients). */
+export function contextOf(headers: http2.IncomingHttpHeaders): RequestContext {
+  const t = headers['token'] ?? headers['authorization'];
+  return { token: typeof t === 'string' ? t : undefined };
+}
+
+function noop(): void {}
+
+export class GrpcServer {
+  readonly http2: http2.Http2Server;
+  private readonly methods = new Map<string, Method>();
+  private readonly services = new Set<string>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly streamCalls = new Set<ServerStreamCall>();
+  private stopping = false;
+
+  constructor(private readonly opts: GrpcServerOptions) {
+    this.http2 = http2.createServer({
+      maxSessionMemory: 64,
+      settings: { initialWindowSize: WINDOW_SIZE, maxHeaderListSize: 64 << 10 },
+    });
+    this.http2.on('session', (s) => this.trackSession(s));
+    this.http2.on('stream', (stream, headers) => this.dispatch(stream, headers));
+    this.http2.on('sessionError', noop);
+  }
+
+  addUnary<Req, Res>(path: string, req: MessageCodec<Req>, res: MessageCodec<Res>, h: UnaryHandler<Req, Res>): void {
+    this.add(path, { kind: 'unary', req, res, unary: h as UnaryHandler<unknown, unknown> } as Omit<Method, 'service'>);
+  }
+
+  addStream<Req, Res>(path: string, req: MessageCodec<Req>, res: MessageCodec<Res>, h: StreamHandler<Req, Res>): void {
+    this.add(path, { kind: 'stream', req, res, stream: h as StreamHandler<unknown, unknown> } as Omit<Method, 'service'>);
+  }
+
+  private add(path: string, m: Omit<Method, 'service'>): void {
+    const service = path.slice(1, path.lastIndexOf('/'));
+    this.services.add(service);
+    this.methods.set(path, { ...m, service } as Method);
+  }
+
+  /** Ends every streaming call, closes sessions gracefully, destroys what remains after graceMs. */
+  async close(graceMs = 1000): Promise<void> {
+    this.stopping = true;
+    for (const c of [...this.streamCalls]) c.abort(new GrpcError(Code.UNAVAILABLE, 'grpc: the server has been stopped'));
+    const sessions = [...this.sessions];
+    if (sessions.length === 0) return;
+    await new Promise<void>((resolve) => {
+      let left = sessions.length;
+      const timer = setTimeout(() => {
+        for (const s of sessions) if (!s.destroyed) s.destroy();
+      }, graceMs);
+      const done = () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      for (const s of sessions) {
+        if (s.destroyed || s.closed) {
+          s.destroy();
+          done();
+          continue;
+        }
+        s.once('close', done);
+        s.close();
+      }
+    });
+  }
+
+  private trackSession(s: http2.ServerHttp2Session): void {
+    this.sessions.add(s);
+    s.on('error', noop);
+    s.once('close', () => this.sessions.delete(s));
+    // A larger connection window lets big requests and watch bursts flow without stalls.
+    s.once('connect', () => {
+      if (!s.destroyed) s.setLocalWindowSize(WINDOW_SIZE);
+    });
+    if (this.stopping) s.close();
+  }
+
+  private dispatch(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', noop);
+    const ct = headers['content-type'];
+    if (typeof ct !== 'string' || !ct.startsWith(GRPC_CONTENT_TYPE)) {
+      if (this.opts.fallback !== undefined) this.opts.fallback(stream, headers);
+      else {
+        stream.respond({ ':status': 415 }, RESPOND_END);
+      }
+      return;
+    }
+    const path = headers[':path'] ?? '';
+    const m = this.methods.get(path);
+    if (m === undefined) {
+      const slash = path.lastIndexOf('/');
+      const service = path.slice(1, slash);
+      const msg = this.services.has(service)
+        ? `unknown method ${path.slice(slash + 1)} for service ${service}`
+        : `unknown service ${service}`;
+      stream.resume();
+      this.fail(stream, new GrpcError(Code.UNIMPLEMENTED, msg));
+      return;
+    }
+    if (m.kind === 'unary') this.runUnary(stream, headers, m);
+    else this.runStream(stream, headers, m);
+  }
+
+  private fail(stream: http2.ServerHttp2Stream, err: GrpcError): void {
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) stream.respond(statusHeaders(err), RESPOND_END);
+    else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  }
+
+  private runUnary(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
+    let msg: Buffer | undefined;
+    let count = 0;
+    let failed = false;
+    const deframer = new Deframer(this.opts.maxReceiveBytes, (b) => {
+      msg = b;
+      count++;
+    });
+    stream.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      try {
+        deframer.push(chunk);
+      } catch (e) {
+        failed = true;
+        this.fail(stream, toGrpcError(e));
+      }
+    });
+    stream.once('end', () => {
+      if (failed) return;
+      if (count !== 1 || msg === undefined) {
+        this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: unary call received ${count} messages`));
+        return;
+      }
+      let req: unknown;
+      try {
+        req = m.req.decode(msg);
+      } catch (e) {
+        this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`));
+        return;
+      }
+      const call: UnaryCall = { headers, ctx: contextOf(headers), messageLength: msg.length };
+      (m.unary as UnaryHandler<unknown, unknown>)(req, call).then(
+        (res) => {
+          if (stream.destroyed || stream.closed) return;
+          let frame: Buffer;
+          try {
+            frame = m.res.encodeFrame(res);
+          } catch (e) {
+            this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
+            return;
+          }
+          stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
+          stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+          stream.end(frame);
+        },
+        (e: unknown) => this.fail(stream, toGrpcError(e)),
+      );
+    });
+  }
+
+  private runStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
+    const call = new ServerStreamCall(stream, headers, m.res, () => this.streamCalls.delete(call));
+    this.streamCalls.add(call);
+    const deframer = new Deframer(this.opts.maxReceiveBytes, (b) => {
+      if (call.ended) return;
+      let req: unknown;
+      try {
+        req = m.req.decode(b);
+      } catch (e) {
+        call.end(new GrpcError(Code.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`));
+        return;
+      }
+      call.onMessage(req);
+    });
+    stream.on('data', (chunk: Buffer) => {
+      if (call.ended) return;
+      try {
+        deframer.push(chunk);
+      } catch (e) {
+        call.end(toGrpcError(e));
+      }
+    });
+    stream.once('end', () => {
+      if (!call.ended) call.onHalfClose();
+    });
+    try {
+      (m.stream as StreamHandler<unknown, unknown>)(call);
+    } catch (e) {
+      call.end(toGrpcError(e));
+    }
+  }
+}
+
+class ServerStreamCall implements StreamCall<unknown, unknown> {
+  readonly ctx: RequestContext;
+  onMessage: (req: unknown) => void = noop;
+  onHalfClose: () => void = noop;
+  onCancel: () => void = noop;
+  ended = false;
+  private corked = false;
+  private trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    readonly headers: http2.IncomingHttpHeaders,
+    private readonly codec: MessageCodec<unknown>,
+    private readonly release: () => void,
+  ) {
+    this.ctx = contextOf(headers);
+    stream.once('close', () => {
+      if (this.ended) return;
+      this.ended = true;
+      this.release();
+      this.onCancel();
+    });
+  }
+
+  write(res: unknown): boolean {
+    if (this.ended) return false;
+    const s = this.stream;
+    if (s.destroyed || s.closed) return false;
+    if (!s.headersSent) this.respond();
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        s.uncork();
+      });
+    }
+    s.write(this.codec.encodeFrame(res));
+    return true;
+  }
+
+  end(err?: GrpcError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.release();
+    const s = this.stream;
+    if (s.destroyed || s.closed) return;
+    if (!s.headersSent) {
+      if (err === undefined) {
+        this.respond();
+        s.end();
+      } else s.respond(statusHeaders(err), RESPOND_END);
+      return;
+    }
+    if (err !== undefined) {
+      this.trailers = { 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.message) };
+    }
+    s.end();
+  }
+
+  /** Ends the call from the server side (stop): the handler is told through onCancel. */
+  abort(err: GrpcError): void {
+    if (this.ended) return;
+    this.end(err);
+    this.onCancel();
+  }
+
+  private respond(): void {
+    const s = this.stream;
+    s.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
+    s.once('wantTrailers', () => s.sendTrailers(this.trailers));
+  }
+}

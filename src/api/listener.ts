@@ -1,0 +1,80 @@
+// One TCP port, two protocols (etcd serves both on the client URL): a net.Server peeks at the
+// first bytes of each connection; the HTTP/2 connection preface ("PRI * HTTP/2.0...") goes to the
+// HTTP/2 server (gRPC), anything else to the HTTP/1.1 server (/health, /version, /metrics, the
+// JSON gateway). The peeked bytes are put back with unshift before the hand-over.
+
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import net from 'node:net';
+
+/** Bytes needed to tell the protocols apart: no HTTP/1 method starts with "PRI". */
+const PEEK = 3;
+const PREFACE = Buffer.from('PRI');
+
+export class ClientListener {
+  private readonly server: net.Server;
+  /** Connections that have not sent enough bytes to be classified yet. */
+  private readonly pending = new Set<net.Socket>();
+  private readonly h1Sockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly h2: http2.Http2Server,
+    private readonly h1: http.Server,
+  ) {
+    this.server = net.createServer({ noDelay: true }, (s) => this.classify(s));
+  }
+
+  /** Listens; resolves to the bound port (pass 0 for an ephemeral one). */
+  start(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting and drops unclassified and HTTP/1 connections (HTTP/2 ones are the gRPC server's). */
+  stop(): Promise<void> {
+    for (const s of this.pending) s.destroy();
+    this.pending.clear();
+    for (const s of this.h1Sockets) s.destroy();
+    this.h1Sockets.clear();
+    return new Promise((resolve) => {
+      if (!this.server.listening) resolve();
+      else this.server.close(() => resolve());
+    });
+  }
+
+  private classify(socket: net.Socket): void {
+    this.pending.add(socket);
+    let head: Buffer | undefined;
+    const onError = () => {
+      this.pending.delete(socket);
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      head = head === undefined ? chunk : Buffer.concat([head, chunk]);
+      if (head.length < PEEK) return;
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onError);
+      socket.pause();
+      socket.unshift(head);
+      this.pending.delete(socket);
+      if (head.subarray(0, PEEK).equals(PREFACE)) {
+        // The HTTP/2 session reads the unshifted bytes from the socket buffer itself.
+        this.h2.emit('connection', socket);
+      } else {
+        this.h1Sockets.add(socket);
+        socket.once('close', () => this.h1Sockets.delete(socket));
+        this.h1.emit('connection', socket);
+        socket.resume();
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onError);
+  }
+}

@@ -1,0 +1,77 @@
+// The KV service (etcd's v3rpc/key.go): validates each request, passes it to the server, and
+// completes the response header. Writes larger than --max-request-bytes are refused here with
+// etcd's "request is too large", as the server would refuse the raft proposal.
+
+import { ErrGRPCRequestTooLarge } from '../errors.js';
+import type { UnaryCall } from '../grpc/server.js';
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  EtcdServerApi,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
+} from '../types.js';
+import { fillHeader } from './header.js';
+import type { UnaryHandlers } from './handlers.js';
+import {
+  checkDeleteRequest,
+  checkIntervals,
+  checkPutRequest,
+  checkRangeRequest,
+  checkTxnRequest,
+  isTxnReadonly,
+} from './validate.js';
+
+export interface KvLimits {
+  maxTxnOps: number;
+  maxRequestBytes: number;
+}
+
+export function kvHandlers(s: EtcdServerApi, limits: KvLimits): UnaryHandlers {
+  const checkSize = (call: UnaryCall) => {
+    if (call.messageLength > limits.maxRequestBytes) throw ErrGRPCRequestTooLarge;
+  };
+  return {
+    async Range(r: RangeRequest, call: UnaryCall): Promise<RangeResponse> {
+      checkRangeRequest(r);
+      const resp = await s.range(r, call.ctx);
+      resp.header = fillHeader(resp.header, s);
+      return resp;
+    },
+    async Put(r: PutRequest, call: UnaryCall): Promise<PutResponse> {
+      checkPutRequest(r);
+      checkSize(call);
+      const resp = await s.put(r, call.ctx);
+      resp.header = fillHeader(resp.header, s);
+      return resp;
+    },
+    async DeleteRange(r: DeleteRangeRequest, call: UnaryCall): Promise<DeleteRangeResponse> {
+      checkDeleteRequest(r);
+      checkSize(call);
+      const resp = await s.deleteRange(r, call.ctx);
+      resp.header = fillHeader(resp.header, s);
+      return resp;
+    },
+    async Txn(r: TxnRequest, call: UnaryCall): Promise<TxnResponse> {
+      checkTxnRequest(r, limits.maxTxnOps);
+      // overlaps are checked after the op count, so a huge txn cannot make this quadratic
+      checkIntervals(r.success);
+      checkIntervals(r.failure);
+      if (!isTxnReadonly(r)) checkSize(call);
+      const resp = await s.txn(r, call.ctx);
+      resp.header = fillHeader(resp.header, s);
+      return resp;
+    },
+    async Compact(r: CompactionRequest, call: UnaryCall): Promise<CompactionResponse> {
+      const resp = await s.compact(r, call.ctx);
+      resp.header = fillHeader(resp.header, s);
+      return resp;
+    },
+  };
+}
