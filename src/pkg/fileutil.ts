@@ -9,7 +9,8 @@
 // host and its pid is dead, or the pid now belongs to a different process (start time differs: pid
 // reuse after a reboot or in a restarted container, where the same pid is common). A lock left by
 // our own pid that this process does not hold is a previous incarnation's. A lock from another host
-// (shared storage) is never broken automatically. Takeover renames the stale file aside first and
+// (shared storage) is never broken automatically; pids are checked in this process's pid namespace,
+// so containers sharing a data dir must not share a host name. Takeover renames the stale file aside first and
 // checks that what it moved is still the stale content, so two processes breaking the same stale
 // lock cannot both win.
 

@@ -83,6 +83,10 @@ export class RecordDecoder {
       if (!(e instanceof WalpbDecodeError)) throw e;
       return this.tornOrCorrupt(`malformed record: ${e.message}`, this.hasZeroSector(start, end + pad));
     }
+    // Padding is not covered by the CRC; our writer (and etcd's) always zeroes it.
+    if (!allZero(b, end, end + pad)) {
+      throw new WalCorruptionError('ErrCorrupt', this.file, off, 'non-zero padding after the record');
+    }
     if (rec.type !== CrcType) {
       const crc = crc32c(rec.data, this.crc);
       if (crc !== rec.crc) {

@@ -109,6 +109,12 @@ test('decoder: a length word our writer never produces is corruption even at the
   assert.equal(r.status, DecodeStatus.End, 'an all-zero length word is the end');
 });
 
+test('decoder: non-zero padding is corruption (padding is outside the CRC)', () => {
+  const b = encoded();
+  b[23] = 1;
+  assert.throws(() => decodeAll(b, true), /non-zero padding/);
+});
+
 test('nonZeroEnd finds the last non-zero byte at or after a position', () => {
   const b = Buffer.alloc(200_000);
   assert.equal(nonZeroEnd(b, 10), 10);
