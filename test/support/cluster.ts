@@ -63,7 +63,10 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `fn` until it returns a truthy value or the deadline passes (then throws `what()`). */
+/**
+ * Polls `fn` until it returns something other than undefined, null or false (0 and '' count as
+ * answers), or the deadline passes (then throws `what()`).
+ */
 export async function waitUntil<T>(
   fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   timeoutMs: number,
@@ -73,7 +76,7 @@ export async function waitUntil<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v !== undefined && v !== null && v !== false) return v;
     if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
     await sleep(intervalMs);
   }
@@ -171,6 +174,7 @@ process.on('exit', () => {
 });
 
 const clusters = new Set<Cluster>();
+let startHang: string | null = null;
 
 export class Cluster {
   readonly members: Member[] = [];
@@ -185,9 +189,10 @@ export class Cluster {
       size: options.size ?? 1,
       heartbeatMs: options.heartbeatMs ?? 20,
       electionMs: options.electionMs ?? 200,
-      startTimeoutMs: options.startTimeoutMs ?? 20_000,
+      startTimeoutMs: options.startTimeoutMs ?? 15_000,
       extraFlags: options.extraFlags ?? [],
     };
+    if (startHang) throw new Error(`not started: an earlier start in this process never became healthy\n${startHang}`);
     for (let attempt = 1; ; attempt++) {
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsetcd-e2e-'));
       const c = new Cluster(root, opts);
@@ -197,6 +202,8 @@ export class Cluster {
         return c;
       } catch (e) {
         const collided = c.members.some((m) => /address already in use/i.test(m.log));
+        // A server that runs but never answers would cost every later test the full start timeout.
+        if (!collided && /never became healthy/.test(String(e))) startHang = String(e).split('\n')[0];
         await c.stopAll();
         if (!collided || attempt >= 3) throw e;
       }
@@ -435,7 +442,6 @@ export function etcdctl(args: string[], opts: EtcdctlOptions = {}): Promise<RunR
 }
 
 /** JSON.parse that keeps integers beyond 2^53 (member, cluster and lease IDs) exact, as strings. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function parseJsonExact(text: string): any {
   return JSON.parse(text.replace(/([:,[]\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"$2"'));
 }

@@ -59,13 +59,15 @@ export class Session {
 
   private addId(dec: string, placeholder: string): void {
     if (this.ids.has(dec)) return;
+    // etcdctl prints IDs as %x (member IDs) or %016x (lease IDs): learn both spellings.
     this.ids.set(dec, placeholder);
     this.ids.set(toHex(dec), placeholder);
+    this.ids.set(toHex(dec).padStart(16, '0'), placeholder);
   }
 
   /** Hex ID of the n-th lease (1-based) seen in any output so far. */
   lease(n: number): string {
-    const hex = this.leases[n - 1];
+    const hex = this.leases[n - 1]?.padStart(16, '0');
     if (!hex) throw new Error(`no lease #${n} granted yet`);
     return hex;
   }

@@ -1,0 +1,172 @@
+// End-to-end: a 3-member cluster under a write load from the etcd3 client; the leader is killed with
+// SIGKILL. Checks: the survivors elect a new leader within a few election timeouts, writes succeed
+// again, every acknowledged write is readable from every surviving member, and the killed member,
+// restarted on its old data dir, catches up (same keys, same revision, same KV hash everywhere).
+
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import { Cluster, SERVER, sleep, waitUntil, withCluster } from '../support/cluster.js';
+
+const HEARTBEAT_MS = 50;
+const ELECTION_MS = 500;
+/** "A few election timeouts", counted from the kill until every survivor names the same new leader. */
+const FAILOVER_LIMIT_MS = 5 * ELECTION_MS;
+
+function client(hosts: string[]): Etcd3 {
+  return new Etcd3({
+    hosts: hosts.map((h) => `http://${h}`),
+    dialTimeout: 2000,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 3000 }),
+  });
+}
+
+/** Concurrent writers of unique keys; a write counts only once its put is acknowledged. */
+class WriteLoad {
+  readonly acked = new Map<string, string>();
+  failures = 0;
+  private stopped = false;
+  private readonly done: Promise<void[]>;
+
+  constructor(
+    private readonly etcd: Etcd3,
+    workers: number,
+  ) {
+    this.done = Promise.all(Array.from({ length: workers }, (_, w) => this.worker(w)));
+  }
+
+  private async worker(w: number): Promise<void> {
+    for (let seq = 0; !this.stopped; seq++) {
+      const key = `load/${w}/${String(seq).padStart(6, '0')}`;
+      const value = `v${w}-${seq}`;
+      try {
+        await this.etcd.put(key).value(value).exec();
+        this.acked.set(key, value);
+      } catch {
+        this.failures++; // outcome unknown: not acknowledged, so not checked
+        await sleep(20);
+      }
+    }
+  }
+
+  /** Acknowledged writes so far. */
+  get count(): number {
+    return this.acked.size;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+}
+
+/** The `load/` keys member i has applied, read locally (serializable) so each member is checked itself. */
+async function localLoadKeys(c: Cluster, i: number): Promise<Record<string, string>> {
+  const etcd = client([c.endpoint(i)]);
+  try {
+    return await etcd.getAll().prefix('load/').serializable(true).strings();
+  } finally {
+    etcd.close();
+  }
+}
+
+/** Waits until member i has applied every acknowledged write with its value. */
+async function expectAllAcked(c: Cluster, i: number, acked: Map<string, string>): Promise<void> {
+  let missing: string[] = [];
+  await waitUntil(
+    async () => {
+      const kv = await localLoadKeys(c, i).catch(() => ({}) as Record<string, string>);
+      missing = [...acked].filter(([k, v]) => kv[k] !== v).map(([k]) => k);
+      return missing.length === 0;
+    },
+    15_000,
+    () => `m${i} lacks ${missing.length} of ${acked.size} acknowledged writes, e.g. ${missing.slice(0, 5).join(', ')}`,
+    200,
+  );
+}
+
+async function hashKv(c: Cluster, i: number): Promise<string> {
+  const r = await c.etcdctl(['endpoint', 'hashkv'], { endpoints: c.endpoint(i), timeoutMs: 5000 });
+  assert.equal(r.code, 0, `endpoint hashkv on m${i}: ${r.stderr}`);
+  return r.stdout.split(', ')[1].trim();
+}
+
+describe(`3-member cluster e2e (${SERVER})`, () => {
+  after(() => Cluster.stopEverything());
+
+  test('kill -9 the leader under write load: failover, no lost acknowledged write, catch-up', { timeout: 90_000 }, (t) =>
+    withCluster({ size: 3, heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS }, async (c) => {
+      const leader = await waitUntil(
+        async () => {
+          const l = await c.leaderIndex();
+          return l >= 0 ? l : undefined;
+        },
+        10_000,
+        () => 'members never agreed on a leader',
+      );
+      const before = await c.status(leader);
+
+      const etcd = client([0, 1, 2].map((i) => c.endpoint(i)));
+      const load = new WriteLoad(etcd, 8);
+      try {
+        await waitUntil(() => load.count >= 200, 15_000, () => `only ${load.count} writes acknowledged before the kill`);
+
+        await c.kill(leader, 'SIGKILL');
+        const killedAt = Date.now();
+        const ackedAtKill = load.count;
+
+        // Every survivor must name the same leader, not the killed one, within a few election timeouts.
+        const newLeader = await waitUntil(
+          async () => {
+            const l = await c.leaderIndex();
+            return l >= 0 && l !== leader ? l : undefined;
+          },
+          FAILOVER_LIMIT_MS + 2000,
+          () => `no new leader among the survivors ${Date.now() - killedAt} ms after the kill`,
+          25,
+        );
+        const failoverMs = Date.now() - killedAt;
+        assert.ok(failoverMs <= FAILOVER_LIMIT_MS, `new leader after ${failoverMs} ms (limit ${FAILOVER_LIMIT_MS} ms)`);
+        const after = await c.status(newLeader);
+        assert.ok(after.raftTerm > before.raftTerm, `term ${after.raftTerm} after failover, was ${before.raftTerm}`);
+
+        // Writes must be acknowledged again under the new leader.
+        const resumeFrom = load.count;
+        await waitUntil(() => load.count >= resumeFrom + 200, 15_000, () => `writes did not resume (${load.count - resumeFrom} since the new leader)`);
+        await load.stop();
+        assert.ok(load.count > ackedAtKill, 'no write acknowledged after the kill');
+
+        for (const i of [0, 1, 2].filter((i) => i !== leader)) await expectAllAcked(c, i, load.acked);
+
+        // The killed member comes back on its data dir and catches up with everything.
+        await c.restart(leader);
+        await expectAllAcked(c, leader, load.acked);
+        await etcd.put('after-restart').value('x').exec();
+        await waitUntil(
+          async () => {
+            const revs = await Promise.all([0, 1, 2].map((i) => c.status(i).then((s) => s.revision)));
+            return revs.every((r) => r === revs[0]);
+          },
+          10_000,
+          () => 'members did not converge on one revision',
+        );
+        const hashes = await Promise.all([0, 1, 2].map((i) => hashKv(c, i)));
+        assert.ok(
+          hashes.every((h) => h === hashes[0]),
+          `KV hashes differ between members: ${hashes.join(', ')}`,
+        );
+        for (const i of [0, 1, 2]) {
+          const kv = await localLoadKeys(c, i);
+          assert.equal(Object.keys(kv).length >= load.acked.size, true, `m${i} has fewer load keys than acknowledged`);
+        }
+        t.diagnostic(
+          `${SERVER}: ${load.count} acked writes (${load.failures} failed), failover ${failoverMs} ms, ` +
+            `leader m${leader} -> m${newLeader}`,
+        );
+      } finally {
+        await load.stop();
+        etcd.close();
+      }
+    }),
+  );
+});
