@@ -86,9 +86,11 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
-    await this.listener.stop();
+    // The listener's close completes only once every connection is gone, HTTP/2 ones included.
+    const closed = this.listener.stop();
     this.h1.closeAllConnections();
     await this.grpc.close(this.opts.stopGraceMs);
+    await closed;
   }
 
   private registerServices(): void {

@@ -35,7 +35,10 @@ export class ClientListener {
     });
   }
 
-  /** Stops accepting and drops unclassified and HTTP/1 connections (HTTP/2 ones are the gRPC server's). */
+  /**
+   * Stops accepting and drops unclassified and HTTP/1 connections. Resolves once every connection
+   * is gone: HTTP/2 ones belong to the gRPC server, which must be closed too.
+   */
   stop(): Promise<void> {
     for (const s of this.pending) s.destroy();
     this.pending.clear();

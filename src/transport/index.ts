@@ -16,6 +16,8 @@
 
 export type { RaftHandler } from './handler.js';
 export type { TransportLogger, TransportOptions } from './options.js';
+// For a server mounting handleStream on its own HTTP/2 server: use these settings and windows.
+export { http2Settings, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES } from './options.js';
 export { Transport } from './transport.js';
 export { PeerServer, type PeerServerOptions, type StreamHandler } from './peerServer.js';
 export type { PeerStats } from './peer.js';

@@ -117,6 +117,11 @@ export class Peer {
             if (gen === this.generation) this.flush();
           });
         }
+        if (this.head >= 1024) {
+          // Never fully drained under steady load: drop the sent prefix so the array stays bounded.
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
         return;
       }
       const { buf, count } = encodeFrames(this.queue, this.head, this.o.maxWriteBytes);
@@ -137,7 +142,7 @@ export class Peer {
     const i = this.urls.findIndex((u) => u.origin === current);
     this.urlIndex = i < 0 ? 0 : i;
     if (i < 0 && (this.state === 'active' || this.state === 'connecting')) {
-      this.teardown();
+      void this.teardown(this.state === 'active');
       this.connect();
     }
   }
@@ -146,10 +151,11 @@ export class Peer {
   stop(): Promise<void> {
     if (this.closing) return this.closing;
     this.flush();
+    const graceful = this.state === 'active';
     this.state = 'stopped';
     this.queue = [];
     this.head = 0;
-    this.closing = this.teardown();
+    this.closing = this.teardown(graceful);
     return this.closing;
   }
 
@@ -225,7 +231,7 @@ export class Peer {
   private fail(gen: number, reason: string): void {
     if (gen !== this.generation || this.state === 'stopped' || this.state === 'backoff') return;
     const wasActive = this.state === 'active';
-    void this.teardown();
+    void this.teardown(false);
     const lost = this.queue.length - this.head;
     this.stats.dropped += lost;
     this.queue = [];
@@ -262,8 +268,8 @@ export class Peer {
     return true;
   }
 
-  /** Closes the current session (gracefully: the stream is ended first) and its timers. */
-  private teardown(): Promise<void> {
+  /** Drops the current session and its timers; `graceful` ends the stream and closes it first. */
+  private teardown(graceful: boolean): Promise<void> {
     this.generation++;
     this.clearTimer();
     if (this.pingTimer) clearInterval(this.pingTimer);
@@ -275,19 +281,35 @@ export class Peer {
     this.session = null;
     this.stream = null;
     if (session === null || session.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => session.destroy(), 500);
-      session.once('close', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      if (stream && !stream.destroyed) stream.end();
-      session.close();
-    });
+    if (!graceful || stream === null || stream.destroyed) {
+      session.destroy();
+      return Promise.resolve();
+    }
+    return closeGracefully(session, stream);
   }
 
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/**
+ * Ends the stream and closes the session, letting written frames reach the peer; destroys it if
+ * that takes too long. (A session closed and then destroyed may never emit 'close', so the timer
+ * resolves too.)
+ */
+function closeGracefully(session: http2.ClientHttp2Session, stream: http2.ClientHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      session.destroy();
+      resolve();
+    }, 500);
+    session.once('close', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    stream.end();
+    session.close();
+  });
 }

@@ -53,7 +53,12 @@ export class PeerReceiver {
       return true;
     }
     if (path === STREAM_PATH) this.acceptMessages(stream, adm.from);
-    else void this.receiveSnapshot(stream, adm.from);
+    else {
+      this.receiveSnapshot(stream, adm.from).catch((err: Error) => {
+        this.o.logger.warning(`failed to receive snapshot local-member-id=${idHex(this.o.id)} error="${err.message}"`);
+        stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
+      });
+    }
     return true;
   }
 
@@ -197,7 +202,7 @@ export class PeerReceiver {
   }
 
   private respond(stream: ServerHttp2Stream, status: number, body: string, extra?: Record<string, string>): void {
-    if (stream.destroyed || stream.headersSent) return;
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
     const headers = { ':status': status, [H_CLUSTER_ID]: this.cidHex, ...extra };
     if (body === '') {
       stream.respond(headers, { endStream: true });

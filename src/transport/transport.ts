@@ -83,7 +83,8 @@ export class Transport {
   /**
    * Queues messages for their peers; they are written together once the current event-loop turn
    * ends. Messages to None or to unknown peers are ignored; MsgSnap without a database goes out as a
-   * snapshot request (use sendSnapshot to attach the database).
+   * snapshot request (use sendSnapshot to attach the database). Messages are encoded at write
+   * time, so they (and their entries' data) must not be mutated after this call.
    */
   send(msgs: readonly Message[]): void {
     if (!this.started || this.stopped) return;

@@ -125,3 +125,12 @@ test('JSON mapping: snake_case names, int64 as strings, base64 bytes, etcd enum 
   });
   assert.throws(() => fromJson(c, { compare: [{ result: 'SIDEWAYS' }] }), /invalid value/);
 });
+
+test('integers are accepted as number or bigint whatever the field maps to', () => {
+  const c = codecOf<{ key: Buffer; lease: bigint; createRevision: number }>('mvccpb.KeyValue');
+  const loose = { key: Buffer.from('k'), lease: 5 as unknown as bigint, createRevision: 7n as unknown as number };
+  assert.deepEqual(c.decode(c.encode(loose as never)), {
+    key: Buffer.from('k'), createRevision: 7, modRevision: 0, version: 0, value: Buffer.alloc(0), lease: 5n,
+  });
+  assert.throws(() => c.encode({ key: Buffer.from('k'), lease: 1.5 } as never), RangeError);
+});

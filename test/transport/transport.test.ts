@@ -1,14 +1,31 @@
 // Message streams between real transports on 127.0.0.1: thousands of messages in order per peer
 // pair, batching, admission (cluster ID, addressee, removed member), a bounded queue, and a peer
-// going down (reported unreachable) and coming back (traffic resumes).
+// going down (reported unreachable) and coming back (traffic resumes), a frozen connection caught
+// by the session ping, and TLS.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
-import { MessageType, type NodeId } from '../../src/raft/raftpb/types.js';
-import { ERR_CLUSTER_ID_MISMATCH } from '../../src/transport/index.js';
-import { app, CLUSTER, heartbeat, type Member, startCluster, startMember, stopAll, tick, waitFor } from './helpers.js';
+import { MessageType, newMessage, type NodeId } from '../../src/raft/raftpb/types.js';
+import { ERR_CLUSTER_ID_MISMATCH, PeerServer, Transport } from '../../src/transport/index.js';
+import {
+  app,
+  CapturingLogger,
+  CLUSTER,
+  heartbeat,
+  type Member,
+  RecordingHandler,
+  startCluster,
+  startMember,
+  stopAll,
+  tick,
+  waitFor,
+} from './helpers.js';
 
 test('three members exchange thousands of messages, in order per peer pair, batched', async () => {
   const ms = await startCluster([1n, 2n, 3n]);
@@ -67,6 +84,25 @@ test('sends in one event-loop turn go out in one write', async () => {
     ms[0].transport.send([heartbeat(1n, 0n, 1), heartbeat(1n, 99n, 1)]);
     await tick();
     assert.equal(ms[0].transport.peerStats(2n)!.writes, 1);
+  } finally {
+    await stopAll(ms);
+  }
+});
+
+test('a large burst is written in bounded writes paced by the stream, all in order', async () => {
+  const ms = await startCluster([1n, 2n], { maxWriteBytes: 64 * 1024 });
+  try {
+    await waitFor(() => ms[0].transport.activeSince(2n) > 0, 'stream active');
+    const big = 'z'.repeat(2000);
+    const msgs = [];
+    for (let k = 0; k < 4000; k++) msgs.push(app(1n, 2n, k, big));
+    ms[0].transport.send(msgs);
+    await waitFor(() => ms[1].handler.received.length === 4000, 'delivery of the burst');
+    ms[1].handler.received.forEach((m, k) => assert.equal(m.index, k));
+    const st = ms[0].transport.peerStats(2n)!;
+    assert.equal(st.dropped, 0);
+    // ~8 MB in writes of at most 64 KiB.
+    assert.ok(st.writes >= 120 && st.writes <= 200, `writes ${st.writes}`);
   } finally {
     await stopAll(ms);
   }
@@ -203,6 +239,79 @@ test('updatePeer moves the stream to the new URL', async () => {
     assert.equal(a.handler.unreachable.length, 0);
   } finally {
     await stopAll([...ms, b2]);
+  }
+});
+
+test('a peer that stops answering is detected by the session ping', async () => {
+  const ms = await startCluster([1n, 2n], { pingIntervalMs: 20, pingTimeoutMs: 100 });
+  const [a, b] = ms;
+  // a reaches b through a proxy that can freeze: the TCP connection stays up but nothing flows.
+  const pipes = new Set<net.Socket>();
+  let frozen = false;
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(b.server.port, '127.0.0.1');
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      pipes.add(from);
+      from.on('error', () => {});
+      from.on('data', (d) => {
+        if (!frozen) to.write(d);
+      });
+      from.on('close', () => to.destroy());
+    }
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    a.transport.updatePeer(2n, [`http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`]);
+    await waitFor(() => a.transport.activeSince(2n) > 0, 'stream through the proxy');
+    a.transport.send([heartbeat(1n, 2n, 1)]);
+    await waitFor(() => b.handler.received.length === 1, 'delivery through the proxy');
+    frozen = true;
+    await waitFor(() => a.handler.unreachable.length > 0, 'ping timeout', 3000);
+    assert.ok(a.logger.has('ping timeout'));
+  } finally {
+    for (const s of pipes) s.destroy();
+    await stopAll(ms);
+    await new Promise((r) => proxy.close(r));
+  }
+});
+
+test('peers talk over TLS when given certificates', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsetcd-transport-tls-'));
+  try {
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    const r = spawnSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+    ]);
+    if (r.status !== 0) {
+      t.skip('openssl is not available');
+      return;
+    }
+    const creds = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+    const mk = async (id: bigint) => {
+      const handler = new RecordingHandler();
+      const transport = new Transport({ id, clusterId: CLUSTER, handler, tls: { ca: creds.cert } });
+      const server = new PeerServer((s, h) => transport.handleStream(s, h), { tls: creds });
+      await server.start();
+      return { id, handler, transport, server, url: server.url, logger: new CapturingLogger() };
+    };
+    const a = await mk(1n);
+    const b = await mk(2n);
+    try {
+      assert.match(b.url, /^https:/);
+      a.transport.addPeer(2n, [b.url]);
+      a.transport.start();
+      b.transport.start();
+      a.transport.send([heartbeat(1n, 2n, 77)]);
+      await waitFor(() => b.handler.received.length === 1, 'delivery over TLS');
+      assert.equal(b.handler.received[0].commit, 77);
+      assert.equal(await a.transport.sendSnapshot(newMessage({ type: MessageType.MsgSnap, from: 1n, to: 2n }), Buffer.from('db')), true);
+    } finally {
+      await stopAll([a, b]);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -42,7 +42,6 @@ export type StreamHandler<Req, Res> = (call: StreamCall<Req, Res>) => void;
 
 interface Method {
   kind: 'unary' | 'stream';
-  service: string;
   req: MessageCodec<unknown>;
   res: MessageCodec<unknown>;
   unary?: UnaryHandler<unknown, unknown>;
@@ -71,7 +70,6 @@ const WINDOW_SIZE = 4 << 20;
 
 /** grpc-message is percent-encoded: bytes outside printable ASCII, and '%'. */
 export function encodeGrpcMessage(msg: string): string {
-  // eslint-disable-next-line no-control-regex
   if (!/[^\x20-\x24\x26-\x7e]/.test(msg)) return msg;
   let out = '';
   for (const b of Buffer.from(msg, 'utf8')) {
@@ -96,6 +94,27 @@ export function contextOf(headers: http2.IncomingHttpHeaders): RequestContext {
 
 function noop(): void {}
 
+/**
+ * Once the status is sent the call is over: if the client is still sending, reset the stream
+ * with NO_ERROR as grpc-go does, so a half-open stream does not linger (and block shutdown).
+ */
+function finish(stream: http2.ServerHttp2Stream): void {
+  if (stream.readableEnded) return; // the usual case: the client finished sending first
+  setImmediate(() => {
+    if (!stream.destroyed && !stream.closed && !stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+function sendTrailers(stream: http2.ServerHttp2Stream, trailers: http2.OutgoingHttpHeaders): void {
+  stream.sendTrailers(trailers);
+  finish(stream);
+}
+
+function respondStatus(stream: http2.ServerHttp2Stream, err: GrpcError): void {
+  stream.respond(statusHeaders(err), RESPOND_END);
+  finish(stream);
+}
+
 export class GrpcServer {
   readonly http2: http2.Http2Server;
   private readonly methods = new Map<string, Method>();
@@ -115,17 +134,16 @@ export class GrpcServer {
   }
 
   addUnary<Req, Res>(path: string, req: MessageCodec<Req>, res: MessageCodec<Res>, h: UnaryHandler<Req, Res>): void {
-    this.add(path, { kind: 'unary', req, res, unary: h as UnaryHandler<unknown, unknown> } as Omit<Method, 'service'>);
+    this.add(path, { kind: 'unary', req, res, unary: h as UnaryHandler<unknown, unknown> } as Method);
   }
 
   addStream<Req, Res>(path: string, req: MessageCodec<Req>, res: MessageCodec<Res>, h: StreamHandler<Req, Res>): void {
-    this.add(path, { kind: 'stream', req, res, stream: h as StreamHandler<unknown, unknown> } as Omit<Method, 'service'>);
+    this.add(path, { kind: 'stream', req, res, stream: h as StreamHandler<unknown, unknown> } as Method);
   }
 
-  private add(path: string, m: Omit<Method, 'service'>): void {
-    const service = path.slice(1, path.lastIndexOf('/'));
-    this.services.add(service);
-    this.methods.set(path, { ...m, service } as Method);
+  private add(path: string, m: Method): void {
+    this.services.add(path.slice(1, path.lastIndexOf('/')));
+    this.methods.set(path, m);
   }
 
   /** Ends every streaming call, closes sessions gracefully, destroys what remains after graceMs. */
@@ -173,9 +191,7 @@ export class GrpcServer {
     const ct = headers['content-type'];
     if (typeof ct !== 'string' || !ct.startsWith(GRPC_CONTENT_TYPE)) {
       if (this.opts.fallback !== undefined) this.opts.fallback(stream, headers);
-      else {
-        stream.respond({ ':status': 415 }, RESPOND_END);
-      }
+      else stream.respond({ ':status': 415 }, RESPOND_END);
       return;
     }
     const path = headers[':path'] ?? '';
@@ -196,7 +212,7 @@ export class GrpcServer {
 
   private fail(stream: http2.ServerHttp2Stream, err: GrpcError): void {
     if (stream.destroyed || stream.closed) return;
-    if (!stream.headersSent) stream.respond(statusHeaders(err), RESPOND_END);
+    if (!stream.headersSent) respondStatus(stream, err);
     else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 
@@ -231,23 +247,32 @@ export class GrpcServer {
         return;
       }
       const call: UnaryCall = { headers, ctx: contextOf(headers), messageLength: msg.length };
-      (m.unary as UnaryHandler<unknown, unknown>)(req, call).then(
-        (res) => {
-          if (stream.destroyed || stream.closed) return;
-          let frame: Buffer;
-          try {
-            frame = m.res.encodeFrame(res);
-          } catch (e) {
-            this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
-            return;
-          }
-          stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
-          stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-          stream.end(frame);
-        },
+      let pending: Promise<unknown>;
+      try {
+        pending = (m.unary as UnaryHandler<unknown, unknown>)(req, call);
+      } catch (e) {
+        this.fail(stream, toGrpcError(e));
+        return;
+      }
+      pending.then(
+        (res) => this.reply(stream, m, res),
         (e: unknown) => this.fail(stream, toGrpcError(e)),
       );
     });
+  }
+
+  private reply(stream: http2.ServerHttp2Stream, m: Method, res: unknown): void {
+    if (stream.destroyed || stream.closed) return;
+    let frame: Buffer;
+    try {
+      frame = m.res.encodeFrame(res);
+    } catch (e) {
+      this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
+      return;
+    }
+    stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
+    stream.once('wantTrailers', () => sendTrailers(stream, OK_TRAILERS));
+    stream.end(frame);
   }
 
   private runStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
@@ -311,6 +336,14 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
     if (this.ended) return false;
     const s = this.stream;
     if (s.destroyed || s.closed) return false;
+    let frame: Buffer;
+    try {
+      frame = this.codec.encodeFrame(res);
+    } catch (e) {
+      // A malformed response must not throw into the server code that produced it.
+      this.end(new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
+      return false;
+    }
     if (!s.headersSent) this.respond();
     if (!this.corked) {
       this.corked = true;
@@ -320,7 +353,7 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
         s.uncork();
       });
     }
-    s.write(this.codec.encodeFrame(res));
+    s.write(frame);
     return true;
   }
 
@@ -334,7 +367,7 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
       if (err === undefined) {
         this.respond();
         s.end();
-      } else s.respond(statusHeaders(err), RESPOND_END);
+      } else respondStatus(s, err);
       return;
     }
     if (err !== undefined) {
@@ -353,6 +386,6 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
   private respond(): void {
     const s = this.stream;
     s.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
-    s.once('wantTrailers', () => s.sendTrailers(this.trailers));
+    s.once('wantTrailers', () => sendTrailers(s, this.trailers));
   }
 }

@@ -105,19 +105,19 @@ function defaultOf(k: Kind): unknown {
   }
 }
 
-/** Encoded size of a numeric scalar (without tag). */
+/** Encoded size of a numeric scalar (without tag). A number or bigint is accepted for any integer. */
 function scalarSize(k: Kind, v: unknown): number {
   switch (k) {
     case Kind.Bool:
       return 1;
     case Kind.Int64B:
     case Kind.Uint64B: {
-      const b = v as bigint;
+      const b = BigInt(v as bigint | number);
       if (b >= 0n && b < 0x20000000000000n) return varintLen(Number(b));
       return bigVarintLen(BigInt.asUintN(64, b));
     }
     default: {
-      const n = v as number;
+      const n = Number(v);
       return n >= 0 ? varintLen(n) : 10;
     }
   }
@@ -140,11 +140,9 @@ function isDefault(k: Kind, v: unknown): boolean {
       return (v as string).length === 0;
     case Kind.Bool:
       return v === false;
-    case Kind.Int64B:
-    case Kind.Uint64B:
-      return v === 0n;
     default:
-      return v === 0;
+      // == on purpose: 0 and 0n are both the default of an integer field
+      return v == 0;
   }
 }
 
@@ -593,13 +591,13 @@ function writeScalar(buf: Buffer, pos: number, k: Kind, v: unknown): number {
       return pos + 1;
     case Kind.Int64B:
     case Kind.Uint64B: {
-      const b = v as bigint;
+      const b = BigInt(v as bigint | number);
       if (b >= 0n && b < 0x20000000000000n) return writeVarint(buf, pos, Number(b));
       const u = BigInt.asUintN(64, b);
       return writeVarint64(buf, pos, Number(u & 0xffffffffn), Number(u >> 32n));
     }
     default: {
-      const n = v as number;
+      const n = Number(v);
       if (n >= 0) return writeVarint(buf, pos, n);
       const hi = Math.floor(n / TWO32);
       return writeVarint64(buf, pos, (n - hi * TWO32) >>> 0, hi >>> 0);

@@ -4,8 +4,6 @@
 import type { StreamHandler, UnaryCall } from '../grpc/server.js';
 
 // Handlers are typed per method in each service file; the registry only needs the call shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type UnaryHandlers = Record<string, (req: any, call: UnaryCall) => Promise<unknown>>;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type StreamHandlers = Record<string, StreamHandler<any, any>>;

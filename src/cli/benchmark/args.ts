@@ -3,7 +3,7 @@
 // --key-size, --val-size, --key-space-size, --sequential-keys) or `range key [end]` (--total,
 // --consistency l|s). Flags are `--name value` or `--name=value`; booleans may stand alone.
 import { parseGoDuration } from '../../pkg/duration.js';
-import { Endpoint, parseEndpoint } from './load.js';
+import { Endpoint, parseEndpoint } from './endpoint.js';
 import { zigzagVarintLen } from './requests.js';
 
 export class UsageError extends Error {}

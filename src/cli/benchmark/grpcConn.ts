@@ -170,6 +170,7 @@ export class GrpcConn {
         } catch (e) {
           conn.terminate(13, `protocol error: ${(e as Error).message}`);
           fail(e as Error);
+          socket.destroy();
         }
       });
       socket.once('connect', () => {

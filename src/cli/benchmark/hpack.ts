@@ -21,7 +21,7 @@ const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
 
 // Code lengths of symbols 0..255 (RFC 7541 Appendix B); EOS (256) is 30 bits. The code is canonical,
 // so the codes themselves follow from the lengths.
-const HUFFMAN_LENGTHS = [
+export const HUFFMAN_LENGTHS: readonly number[] = [
   13, 23, 28, 28, 28, 28, 28, 28, 28, 24, 30, 28, 28, 30, 28, 28,
   28, 28, 28, 28, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 28,
   6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6,
@@ -56,8 +56,6 @@ export const HUFFMAN_CODES: readonly number[] = (() => {
   }
   return codes;
 })();
-
-export { HUFFMAN_LENGTHS };
 
 // Binary decoding tree: node n has children tree[2n] (bit 0) and tree[2n+1] (bit 1); a value < 0
 // is a leaf holding ~symbol, 0 means "no child".

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GrpcConn } from './grpcConn.js';
-import { Endpoint } from './load.js';
+import { Endpoint } from './endpoint.js';
 import { KV_RANGE, encodeRange } from './requests.js';
 
 /** Returns `n` distinct free TCP ports on 127.0.0.1 (held together while chosen, then released). */

@@ -146,6 +146,7 @@ export class WatchableStore extends KVStore implements Watchable {
       // more to do: go on soon if this round made progress, yielding as long as it took
       if (left > 0) this.scheduleSync(left < before ? Math.max(1, Date.now() - t0) : this.syncInterval);
     }, delay);
+    this.syncTimer.unref(); // background work: never what keeps a process alive
   }
 
   /** One catch-up round for up to maxWatchersPerSync unsynced watchers; returns how many remain. */
@@ -243,6 +244,7 @@ export class WatchableStore extends KVStore implements Watchable {
       this.victimTimer = null;
       this.runVictims();
     }, delay);
+    this.victimTimer.unref();
   }
 
   private runVictims(): void {

@@ -1,0 +1,94 @@
+// The JSON gateway's streaming routes (/v3/watch, /v3/lease/keepalive), its body splitting and
+// status mapping, and plain HTTP requests arriving over HTTP/2 (prior knowledge) on the same port.
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import http2 from 'node:http2';
+import { after, before, test } from 'node:test';
+import type { ApiServer } from '../../src/api/apiServer.js';
+import { Code } from '../../src/api/errors.js';
+import { httpStatusOf, splitJsonObjects } from '../../src/api/http/gateway.js';
+import type { FakeServer } from './fakeServer.js';
+import { httpGet, startApi } from './helpers.js';
+
+let api: ApiServer;
+let fake: FakeServer;
+let port: number;
+
+before(async () => {
+  ({ api, fake, port } = await startApi());
+});
+after(() => api.stop());
+
+test('request bodies may hold several JSON objects', () => {
+  assert.deepEqual(splitJsonObjects('{"a":1}\n{"b":"}{"} {"c":{"d":[]}}'), [{ a: 1 }, { b: '}{' }, { c: { d: [] } }]);
+  assert.throws(() => splitJsonObjects('{"a":1'), /unexpected end/);
+  assert.throws(() => splitJsonObjects('[1]'), /unexpected/);
+});
+
+test('gRPC codes map to grpc-gateway HTTP statuses', () => {
+  assert.equal(httpStatusOf(Code.INVALID_ARGUMENT), 400);
+  assert.equal(httpStatusOf(Code.NOT_FOUND), 404);
+  assert.equal(httpStatusOf(Code.UNAVAILABLE), 503);
+  assert.equal(httpStatusOf(Code.UNAUTHENTICATED), 401);
+  assert.equal(httpStatusOf(Code.UNIMPLEMENTED), 501);
+});
+
+test('/v3/watch streams newline-delimited results', async () => {
+  const lines: string[] = [];
+  const req = http.request({ host: '127.0.0.1', port, path: '/v3/watch', method: 'POST', agent: false });
+  const first = new Promise<void>((resolve, reject) => {
+    req.on('response', (res) => {
+      assert.equal(res.statusCode, 200);
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          lines.push(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+          if (lines.length === 2) resolve();
+        }
+      });
+    });
+    req.on('error', reject);
+  });
+  req.end(JSON.stringify({ create_request: { key: Buffer.from('gw').toString('base64') } }));
+  const deadline = Date.now() + 3000;
+  while (fake.streams.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await httpGet(port, '/v3/kv/put', 'POST', JSON.stringify({ key: 'Z3c=', value: 'eA==' }));
+  await first;
+  const created = JSON.parse(lines[0]);
+  assert.equal(created.result.created, true);
+  const ev = JSON.parse(lines[1]).result.events[0];
+  assert.equal(ev.type, undefined, 'PUT is the default and omitted');
+  assert.equal(Buffer.from(ev.kv.key, 'base64').toString(), 'gw');
+  req.destroy();
+  while (fake.streams.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(fake.streams.size, 0, 'closing the HTTP request closes the watch');
+});
+
+test('/v3/lease/keepalive answers each request and ends', async () => {
+  const g = JSON.parse((await httpGet(port, '/v3/lease/grant', 'POST', '{"TTL":"20"}')).body);
+  const r = await httpGet(port, '/v3/lease/keepalive', 'POST', `{"ID":"${g.ID}"}{"ID":"77"}`);
+  const lines = r.body.trim().split('\n').map((l) => JSON.parse(l).result);
+  assert.deepEqual(lines.map((l) => [l.ID, l.TTL]), [[g.ID, '20'], ['77', undefined]]);
+});
+
+test('plain HTTP over HTTP/2 prior knowledge reaches the same endpoints', async () => {
+  const c = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = c.request({ ':path': '/health' });
+      let b = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (b += d));
+      req.on('end', () => resolve(b));
+      req.on('error', reject);
+    });
+    assert.equal(body, '{"health":"true","reason":""}');
+  } finally {
+    c.close();
+  }
+});
