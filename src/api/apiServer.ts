@@ -11,18 +11,22 @@
 
 import http from 'node:http';
 import type http2 from 'node:http2';
-import { GrpcServer } from './grpc/server.js';
+import { GrpcServer, type GrpcServerMetrics } from './grpc/server.js';
 import { fromHttp1, fromHttp2, type HttpExchange } from './http/exchange.js';
-import { type MetricsSource, notFound, serveHealth, serveMetrics, serveVersion } from './http/endpoints.js';
+import type { MetricsSource } from './http/endpoints.js';
 import { Gateway } from './http/gateway.js';
+import { HttpRouter } from './http/router.js';
+import { registerConcurrencyServices } from './concurrency/register.js';
 import { ClientListener } from './listener.js';
 import { codecOf, serviceMethods } from './proto/schema.js';
 import type { EtcdServerApi } from './types.js';
+import type { SecureListenOptions } from '../pkg/tlsListener.js';
+import { authHandlers } from './v3rpc/auth.js';
 import { clusterHandlers } from './v3rpc/cluster.js';
 import type { StreamHandlers, UnaryHandlers } from './v3rpc/handlers.js';
 import { kvHandlers } from './v3rpc/kv.js';
 import { leaseHandlers, leaseStreamHandlers } from './v3rpc/lease.js';
-import { maintenanceHandlers } from './v3rpc/maintenance.js';
+import { maintenanceHandlers, maintenanceStreamHandlers } from './v3rpc/maintenance.js';
 import { watchStreamHandlers } from './v3rpc/watch.js';
 
 /** gRPC's allowance on top of --max-request-bytes for framing and metadata (etcd's grpcOverheadBytes). */
@@ -40,16 +44,21 @@ export interface ApiServerOptions {
   watchProgressNotifyIntervalMs?: number;
   /** Served at /metrics (e.g. a prom-client Registry). */
   metrics?: MetricsSource;
+  /** Where gRPC calls are counted (the server's EtcdMetrics.grpc plus byte totals). */
+  grpcMetrics?: GrpcServerMetrics;
   /** How long stop() lets in-flight unary calls finish before cutting connections. */
   stopGraceMs?: number;
+  /** Serve TLS (an https client URL). */
+  tls?: SecureListenOptions;
 }
 
 export class ApiServer {
   private readonly grpc: GrpcServer;
   private readonly gateway: Gateway;
+  private readonly router: HttpRouter;
   private readonly h1: http.Server;
   private readonly listener: ClientListener;
-  private readonly opts: Required<Omit<ApiServerOptions, 'metrics'>> & { metrics?: MetricsSource };
+  private readonly opts: Required<Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls'>> & { metrics?: MetricsSource };
   private boundPort = 0;
 
   constructor(
@@ -69,10 +78,12 @@ export class ApiServer {
     this.grpc = new GrpcServer({
       maxReceiveBytes: maxReceive,
       fallback: (stream, headers) => this.serveHttp(fromHttp2(stream, headers)),
+      metrics: opts.grpcMetrics,
     });
     this.gateway = new Gateway(maxReceive);
+    this.router = new HttpRouter(server, this.gateway, this.opts.metrics);
     this.h1 = http.createServer((req, res) => this.serveHttp(fromHttp1(req, res)));
-    this.listener = new ClientListener(this.grpc.http2 as http2.Http2Server, this.h1);
+    this.listener = new ClientListener(this.grpc.http2 as http2.Http2Server, this.h1, opts.tls);
     this.registerServices();
   }
 
@@ -102,12 +113,14 @@ export class ApiServer {
       'etcdserverpb.Maintenance': maintenanceHandlers(s),
       'etcdserverpb.Cluster': clusterHandlers(s),
     };
+    if (s.auth !== undefined) unary['etcdserverpb.Auth'] = authHandlers(s, s.auth);
     const streams: Record<string, StreamHandlers> = {
       'etcdserverpb.Watch': watchStreamHandlers(s, {
         maxResponseBytes: o.maxRequestBytes + GRPC_OVERHEAD_BYTES,
         progressIntervalMs: o.watchProgressNotifyIntervalMs,
       }),
       'etcdserverpb.Lease': leaseStreamHandlers(s),
+      'etcdserverpb.Maintenance': maintenanceStreamHandlers(s),
     };
     for (const service of new Set([...Object.keys(unary), ...Object.keys(streams)])) {
       for (const m of serviceMethods(service)) {
@@ -119,24 +132,16 @@ export class ApiServer {
           this.grpc.addUnary(m.path, req, res, u);
           if (m.httpPost !== undefined) this.gateway.addUnary(m.httpPost, req, res, u);
         } else if (st !== undefined && (m.requestStream || m.responseStream)) {
-          this.grpc.addStream(m.path, req, res, st);
+          const type = !m.requestStream ? 'server_stream' : m.responseStream ? 'bidi_stream' : 'client_stream';
+          this.grpc.addStream(m.path, req, res, st, type);
           if (m.httpPost !== undefined) this.gateway.addStream(m.httpPost, req, res, st);
         }
       }
     }
+    registerConcurrencyServices(this.grpc, this.gateway, s);
   }
 
   private serveHttp(x: HttpExchange): void {
-    const q = x.url.indexOf('?');
-    const path = q < 0 ? x.url : x.url.slice(0, q);
-    let p: Promise<void> | void;
-    if (path === '/health') p = serveHealth(x, this.server);
-    else if (path === '/version') p = serveVersion(x, this.server);
-    else if (path === '/metrics') p = serveMetrics(x, this.opts.metrics);
-    else if (this.gateway.handles(path)) p = this.gateway.serve(x, path);
-    else p = notFound(x);
-    if (p !== undefined) {
-      p.catch((e: unknown) => x.reply(500, { 'content-type': 'text/plain; charset=utf-8' }, `${(e as Error).message}\n`));
-    }
+    this.router.serve(x);
   }
 }

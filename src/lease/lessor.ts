@@ -71,6 +71,16 @@ export interface LessorConfig {
   /** Milliseconds clock; default Date.now. */
   now?: () => number;
   log?: LessorLog;
+  metrics?: LessorMetrics;
+}
+
+/** What the lessor records (the server passes its Prometheus lease metrics). */
+export interface LessorMetrics {
+  granted: { inc(): void };
+  revoked: { inc(): void };
+  renewed: { inc(): void };
+  /** Granted TTLs, in seconds. */
+  ttl: { observe(v: number): void };
 }
 
 /**
@@ -111,6 +121,7 @@ export class Lessor {
   private readonly maxCheckpointBatch: number;
   private readonly now: () => number;
   private readonly log: LessorLog;
+  private readonly metrics: LessorMetrics | undefined;
 
   private primary = false;
   /** Wakes renewals waiting on an expired lease when this lessor is demoted or stopped. */
@@ -129,6 +140,7 @@ export class Lessor {
     this.maxCheckpointBatch = cfg.maxCheckpointBatchSize ?? DEFAULT_MAX_CHECKPOINT_BATCH;
     this.now = cfg.now ?? Date.now;
     this.log = cfg.log ?? (() => {});
+    this.metrics = cfg.metrics;
     this.initAndRecover();
   }
 
@@ -186,6 +198,10 @@ export class Lessor {
       this.expiredNotifier.registerOrUpdate(l.id, l.expiry);
       this.scheduleCheckpointIfNeeded(l);
     }
+    if (this.metrics !== undefined) {
+      this.metrics.granted.inc();
+      this.metrics.ttl.observe(l.ttl);
+    }
     return l;
   }
 
@@ -206,6 +222,7 @@ export class Lessor {
     this.be.delete(Bucket.Lease, leaseIdKey(id));
     if (txn !== null) txn.end();
     l.markRevoked();
+    this.metrics?.revoked.inc();
   }
 
   /** Records a checkpointed remaining TTL (applied from raft on every member). */
@@ -245,6 +262,7 @@ export class Lessor {
     l.refresh(0);
     // A lease revoked while the checkpoint was in flight must not be re-registered.
     if (this.primary && this.leaseMap.get(id) === l) this.expiredNotifier.registerOrUpdate(l.id, l.expiry);
+    this.metrics?.renewed.inc();
     return l.ttl;
   }
 

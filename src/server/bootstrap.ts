@@ -85,6 +85,8 @@ export async function bootstrap(cfg: ServerConfig): Promise<Bootstrapped> {
   await fs.mkdir(snapDir, { recursive: true, mode: 0o700 });
   const haveWal = await WAL.exists(walDir);
   const walLogger = { info: (t: string) => lg.info({}, t), warning: (t: string) => lg.warn({}, t) };
+  const walFsync = cfg.metrics?.disk.walFsyncDuration;
+  const onFsync = walFsync && ((s: number) => walFsync.observe(s));
   const snapshotter = new Snapshotter(snapDir, { logger: walLogger });
 
   if (!haveWal) {
@@ -108,6 +110,7 @@ export async function bootstrap(cfg: ServerConfig): Promise<Bootstrapped> {
     const wal = await WAL.create(walDir, encodeMetadata(cluster.localId, cluster.clusterId), {
       logger: walLogger,
       unsafeNoFsync: cfg.unsafeNoFsync,
+      onFsync,
     });
     const peers: Peer[] = cluster.memberList().map((m) => ({ id: m.id, context: Buffer.from(memberToJson(m)) }));
     lg.info(
@@ -167,7 +170,7 @@ export async function bootstrap(cfg: ServerConfig): Promise<Bootstrapped> {
   const walSnap = snapshot
     ? { index: snapshot.metadata.index, term: snapshot.metadata.term }
     : { index: 0, term: 0 };
-  const wal = await WAL.open(walDir, walSnap, { logger: walLogger, unsafeNoFsync: cfg.unsafeNoFsync });
+  const wal = await WAL.open(walDir, walSnap, { logger: walLogger, unsafeNoFsync: cfg.unsafeNoFsync, onFsync });
   const { metadata, hardState, entries } = await wal.readAll();
   const { nodeId, clusterId } = decodeMetadata(metadata);
   const storage = new MemoryStorage();
@@ -205,14 +208,25 @@ export function openBackend(dbPath: string, cfg: ServerConfig): Backend {
     batchInterval: cfg.backendBatchIntervalMs,
     batchLimit: cfg.backendBatchLimit,
     noSync: cfg.unsafeNoFsync,
+    onCommit: commitRecorder(cfg),
   });
+}
+
+function commitRecorder(cfg: ServerConfig): ((seconds: number) => void) | undefined {
+  const h = cfg.metrics?.disk.backendCommitDuration;
+  return h && ((s: number) => h.observe(s));
+}
+
+/** Heartbeats per election timeout (raft's ElectionTick). */
+export function electionTicks(cfg: ServerConfig): number {
+  return Math.max(2, Math.floor(cfg.electionMs / cfg.heartbeatMs));
 }
 
 /** The raft configuration etcd uses (raft.go: MaxSizePerMsg 1 MiB, 4096/8 inflight, CheckQuorum). */
 export function raftConfig(cfg: ServerConfig, id: bigint, storage: MemoryStorage, logger: RaftLogger): RaftConfig {
   return {
     id,
-    electionTick: Math.max(2, Math.floor(cfg.electionMs / cfg.heartbeatMs)),
+    electionTick: electionTicks(cfg),
     heartbeatTick: 1,
     storage,
     maxSizePerMsg: 1024 * 1024,

@@ -1,6 +1,8 @@
 // What the server needs to start (etcd's config.ServerConfig), built by embed from the flags; and
 // the logger shape it writes to (pino's: an object of fields, then the message).
 
+import type { EtcdMetrics } from './metrics.js';
+
 export interface ServerLogger {
   debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
@@ -46,6 +48,18 @@ export interface ServerConfig {
   /** How long a proposal may wait for its apply before ErrTimeout (etcd: 5 s + 2 election timeouts). */
   requestTimeoutMs: number;
   logger: ServerLogger;
+  /** --auth-token: 'simple', 'jwt,<options>' or '' (no tokens); absent: 'simple'. */
+  authToken?: string;
+  /** --bcrypt-cost; absent: 10. */
+  bcryptCost?: number;
+  /** --auth-token-ttl in milliseconds (simple tokens); absent: 300 s. */
+  authTokenTtlMs?: number;
+  /** --experimental-initial-corrupt-check: compare hashes with peers before serving. */
+  initialCorruptCheck?: boolean;
+  /** --experimental-corrupt-check-time in ms: the leader's periodic hash comparison; 0/absent = off. */
+  corruptCheckTimeMs?: number;
+  /** The Prometheus registry to record into; omitted: the server creates its own. */
+  metrics?: EtcdMetrics;
 }
 
 export function defaultServerConfig(overrides: Partial<ServerConfig> & Pick<ServerConfig, 'dataDir'>): ServerConfig {

@@ -1,9 +1,11 @@
 // The peer listener: an HTTP/2 server (cleartext, or TLS when given) on a member's peer URL that
 // hands raft paths to the transport and anything else to an optional fallback (the server's
-// /members, /version ...), answering 404 otherwise.
+// /members, /version ...), answering 404 otherwise. With TLS, a TLS front (etcd's tlsListener:
+// client certificate and SAN checks) completes the handshake and hands the socket to the server.
 
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { SecureListener } from '../pkg/tlsListener.js';
 import { http2Settings, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES } from './options.js';
 
 export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
@@ -14,12 +16,17 @@ export interface PeerServerOptions {
   port?: number;
   /** Serve TLS (h2) instead of cleartext HTTP/2. */
   tls?: http2.SecureServerOptions;
+  /** Told about every connection refused during or right after the TLS handshake. */
+  onTlsRejected?: (remoteAddress: string, serverName: string, reason: string) => void;
   /** Serves requests the transport does not; returns false to get a 404. */
   fallback?: StreamHandler;
 }
 
 export class PeerServer {
-  private readonly server: http2.Http2Server | http2.Http2SecureServer;
+  private readonly server: http2.Http2Server;
+  /** What listens: the HTTP/2 server itself, or the TLS front handing sockets to it. */
+  private readonly listener: Server;
+  private readonly secure: SecureListener | null = null;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private listening = false;
 
@@ -28,7 +35,15 @@ export class PeerServer {
     private readonly opts: PeerServerOptions = {},
   ) {
     const common = { settings: http2Settings, maxSessionMemory: MAX_SESSION_MEMORY_MB };
-    this.server = opts.tls ? http2.createSecureServer({ ...opts.tls, ...common }) : http2.createServer(common);
+    this.server = http2.createServer(common);
+    this.listener = this.server;
+    if (opts.tls) {
+      const tlsOpts = { ALPNProtocols: ['h2'], ...opts.tls };
+      this.secure = new SecureListener({ options: tlsOpts, onRejected: opts.onTlsRejected }, (sock) =>
+        this.server.emit('connection', sock),
+      );
+      this.listener = this.secure.server;
+    }
     this.server.on('session', (s: http2.ServerHttp2Session) => {
       this.sessions.add(s);
       s.on('error', () => {}); // a peer vanishing mid-session is routine; its streams see it
@@ -42,9 +57,9 @@ export class PeerServer {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
-        this.server.off('error', onError);
+      this.listener.once('error', onError);
+      this.listener.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
+        this.listener.off('error', onError);
         this.listening = true;
         resolve();
       });
@@ -52,12 +67,12 @@ export class PeerServer {
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return (this.listener.address() as AddressInfo).port;
   }
 
   /** The URL peers dial to reach this server. */
   get url(): string {
-    const a = this.server.address() as AddressInfo;
+    const a = this.listener.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     return `${this.opts.tls ? 'https' : 'http'}://${host}:${a.port}`;
   }
@@ -67,7 +82,8 @@ export class PeerServer {
     if (!this.listening) return Promise.resolve();
     this.listening = false;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      this.listener.close(() => resolve());
+      this.secure?.dropHandshaking();
       for (const s of this.sessions) s.destroy();
       this.sessions.clear();
     });

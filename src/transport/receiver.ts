@@ -27,6 +27,8 @@ export class PeerReceiver {
   private readonly handler: RaftHandler;
   private readonly cidHex: string;
   readonly stats: ReceiveStats = { messages: 0, chunks: 0, bytes: 0, snapshots: 0 };
+  /** Bytes received on message streams, per sending peer (kept after its streams close). */
+  readonly bytesFrom = new Map<NodeId, { bytes: number }>();
   private closed = false;
 
   constructor(private readonly o: ResolvedOptions) {
@@ -87,6 +89,9 @@ export class PeerReceiver {
 
     const handler = this.handler;
     const stats = this.stats;
+    let fromStats = this.bytesFrom.get(from);
+    if (fromStats === undefined) this.bytesFrom.set(from, (fromStats = { bytes: 0 }));
+    const peerStats = fromStats;
     const onFrame = (frame: Buffer): void => {
       const m = decodeMessage(frame);
       stats.messages++;
@@ -101,6 +106,7 @@ export class PeerReceiver {
     stream.on('data', (chunk: Buffer) => {
       stats.chunks++;
       stats.bytes += chunk.length;
+      peerStats.bytes += chunk.length;
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {

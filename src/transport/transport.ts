@@ -152,6 +152,16 @@ export class Transport {
     return this.receiver.stats;
   }
 
+  /** Bytes received on message streams from each peer that ever opened one. */
+  receivedBytesFrom(): ReadonlyMap<NodeId, { readonly bytes: number }> {
+    return this.receiver.bytesFrom;
+  }
+
+  /** Remote peers this transport sends to (see activeSince for whether a stream is up). */
+  peerIds(): IterableIterator<NodeId> {
+    return this.peers.keys();
+  }
+
   private readonly scheduleFlush = (p: Peer): void => {
     p.scheduled = true;
     this.dirty.push(p);

@@ -7,6 +7,7 @@
 // one socket write.
 
 import http2 from 'node:http2';
+import type { GrpcMethodMetrics, GrpcType } from '../../server/metrics.js';
 import { Code, GrpcError, toGrpcError } from '../errors.js';
 import type { MessageCodec } from '../proto/codec.js';
 import type { RequestContext } from '../types.js';
@@ -33,6 +34,8 @@ export interface StreamCall<Req, Res> {
   onCancel: () => void;
   /** Sends a response; false once the call has ended. */
   write(res: Res): boolean;
+  /** Resolves once written responses have left the buffer (flow control for bulk streams). */
+  drained?(): Promise<void>;
   /** Finishes the call with OK or the given error; later calls are ignored. */
   end(err?: GrpcError): void;
   readonly ended: boolean;
@@ -46,6 +49,22 @@ interface Method {
   res: MessageCodec<unknown>;
   unary?: UnaryHandler<unknown, unknown>;
   stream?: StreamHandler<unknown, unknown>;
+  /** This method's counters; undefined without metrics. */
+  mm?: GrpcMethodMetrics;
+}
+
+/** What the server records (go-grpc-prometheus's server metrics and etcd's client byte counts). */
+export interface GrpcServerMetrics {
+  method(type: GrpcType, service: string, method: string): GrpcMethodMetrics;
+  /** Bytes of client requests and responses; one object may be shared by several servers. */
+  readonly bytes: { received: number; sent: number };
+  /** One call began; `apiVersion` is the client-api-version metadata ('unknown' if absent). */
+  clientRequest?(kind: 'unary' | 'stream', apiVersion: string): void;
+}
+
+function apiVersionOf(headers: http2.IncomingHttpHeaders): string {
+  const v = headers['client-api-version'];
+  return typeof v === 'string' ? v : 'unknown';
 }
 
 export interface GrpcServerOptions {
@@ -53,6 +72,7 @@ export interface GrpcServerOptions {
   maxReceiveBytes: number;
   /** Non-gRPC HTTP/2 requests. */
   fallback?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+  metrics?: GrpcServerMetrics;
 }
 
 const GRPC_CONTENT_TYPE = 'application/grpc';
@@ -137,12 +157,23 @@ export class GrpcServer {
     this.add(path, { kind: 'unary', req, res, unary: h as UnaryHandler<unknown, unknown> } as Method);
   }
 
-  addStream<Req, Res>(path: string, req: MessageCodec<Req>, res: MessageCodec<Res>, h: StreamHandler<Req, Res>): void {
-    this.add(path, { kind: 'stream', req, res, stream: h as StreamHandler<unknown, unknown> } as Method);
+  /** `type` only labels the metrics (the call is driven the same way). */
+  addStream<Req, Res>(
+    path: string,
+    req: MessageCodec<Req>,
+    res: MessageCodec<Res>,
+    h: StreamHandler<Req, Res>,
+    type: Exclude<GrpcType, 'unary'> = 'bidi_stream',
+  ): void {
+    this.add(path, { kind: 'stream', req, res, stream: h as StreamHandler<unknown, unknown> } as Method, type);
   }
 
-  private add(path: string, m: Method): void {
-    this.services.add(path.slice(1, path.lastIndexOf('/')));
+  private add(path: string, m: Method, type: GrpcType = 'unary'): void {
+    const slash = path.lastIndexOf('/');
+    const service = path.slice(1, slash);
+    this.services.add(service);
+    // Created at registration so every method reports zeros before its first call, as etcd's do.
+    if (this.opts.metrics !== undefined) m.mm = this.opts.metrics.method(type, service, path.slice(slash + 1));
     this.methods.set(path, m);
   }
 
@@ -220,12 +251,14 @@ export class GrpcServer {
     let msg: Buffer | undefined;
     let count = 0;
     let failed = false;
+    const bytes = this.opts.metrics?.bytes;
     const deframer = new Deframer(this.opts.maxReceiveBytes, (b) => {
       msg = b;
       count++;
     });
     stream.on('data', (chunk: Buffer) => {
       if (failed) return;
+      if (bytes !== undefined) bytes.received += chunk.length;
       try {
         deframer.push(chunk);
       } catch (e) {
@@ -247,18 +280,40 @@ export class GrpcServer {
         return;
       }
       const call: UnaryCall = { headers, ctx: contextOf(headers), messageLength: msg.length };
+      const mm = m.mm;
+      const t0 = mm !== undefined ? performance.now() : 0;
+      if (mm !== undefined) {
+        mm.started();
+        mm.msgReceived();
+        this.opts.metrics?.clientRequest?.('unary', apiVersionOf(headers));
+      }
       let pending: Promise<unknown>;
       try {
         pending = (m.unary as UnaryHandler<unknown, unknown>)(req, call);
       } catch (e) {
-        this.fail(stream, toGrpcError(e));
+        this.failHandled(stream, mm, t0, toGrpcError(e));
         return;
       }
       pending.then(
-        (res) => this.reply(stream, m, res),
-        (e: unknown) => this.fail(stream, toGrpcError(e)),
+        (res) => {
+          if (mm !== undefined) {
+            mm.handled(0);
+            mm.msgSent();
+            mm.handlingSeconds((performance.now() - t0) / 1000);
+          }
+          this.reply(stream, m, res);
+        },
+        (e: unknown) => this.failHandled(stream, mm, t0, toGrpcError(e)),
       );
     });
+  }
+
+  private failHandled(stream: http2.ServerHttp2Stream, mm: GrpcMethodMetrics | undefined, t0: number, err: GrpcError): void {
+    if (mm !== undefined) {
+      mm.handled(err.code);
+      mm.handlingSeconds((performance.now() - t0) / 1000);
+    }
+    this.fail(stream, err);
   }
 
   private reply(stream: http2.ServerHttp2Stream, m: Method, res: unknown): void {
@@ -270,14 +325,22 @@ export class GrpcServer {
       this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
       return;
     }
+    const bytes = this.opts.metrics?.bytes;
+    if (bytes !== undefined) bytes.sent += frame.length;
     stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
     stream.once('wantTrailers', () => sendTrailers(stream, OK_TRAILERS));
     stream.end(frame);
   }
 
   private runStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
-    const call = new ServerStreamCall(stream, headers, m.res, () => this.streamCalls.delete(call));
+    const metrics = this.opts.metrics;
+    const mm = m.mm;
+    const call = new ServerStreamCall(stream, headers, m.res, () => this.streamCalls.delete(call), mm, metrics?.bytes);
     this.streamCalls.add(call);
+    if (mm !== undefined) {
+      mm.started();
+      metrics?.clientRequest?.('stream', apiVersionOf(headers));
+    }
     const deframer = new Deframer(this.opts.maxReceiveBytes, (b) => {
       if (call.ended) return;
       let req: unknown;
@@ -287,10 +350,12 @@ export class GrpcServer {
         call.end(new GrpcError(Code.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`));
         return;
       }
+      mm?.msgReceived();
       call.onMessage(req);
     });
     stream.on('data', (chunk: Buffer) => {
       if (call.ended) return;
+      if (metrics !== undefined) metrics.bytes.received += chunk.length;
       try {
         deframer.push(chunk);
       } catch (e) {
@@ -316,20 +381,31 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
   ended = false;
   private corked = false;
   private trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
+  private readonly t0: number;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
     readonly headers: http2.IncomingHttpHeaders,
     private readonly codec: MessageCodec<unknown>,
     private readonly release: () => void,
+    private readonly mm?: GrpcMethodMetrics,
+    private readonly bytes?: { sent: number },
   ) {
     this.ctx = contextOf(headers);
+    this.t0 = mm !== undefined ? performance.now() : 0;
     stream.once('close', () => {
       if (this.ended) return;
       this.ended = true;
+      this.handled(Code.CANCELLED);
       this.release();
       this.onCancel();
     });
+  }
+
+  private handled(code: number): void {
+    if (this.mm === undefined) return;
+    this.mm.handled(code);
+    this.mm.handlingSeconds((performance.now() - this.t0) / 1000);
   }
 
   write(res: unknown): boolean {
@@ -345,6 +421,8 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
       return false;
     }
     if (!s.headersSent) this.respond();
+    if (this.mm !== undefined) this.mm.msgSent();
+    if (this.bytes !== undefined) this.bytes.sent += frame.length;
     if (!this.corked) {
       this.corked = true;
       s.cork();
@@ -357,9 +435,24 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
     return true;
   }
 
+  drained(): Promise<void> {
+    const s = this.stream;
+    if (this.ended || s.destroyed || s.closed || !s.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        s.off('drain', done);
+        s.off('close', done);
+        resolve();
+      };
+      s.on('drain', done);
+      s.on('close', done);
+    });
+  }
+
   end(err?: GrpcError): void {
     if (this.ended) return;
     this.ended = true;
+    this.handled(err === undefined ? Code.OK : err.code);
     this.release();
     const s = this.stream;
     if (s.destroyed || s.closed) return;

@@ -45,6 +45,8 @@ export interface BackendOptions {
   mapSize?: number;
   /** Called when a background commit fails; by default the error is rethrown (fatal, as in etcd). */
   onError?: (err: Error) => void;
+  /** Called with each commit's duration in seconds, from hand-off to LMDB until durable (metrics). */
+  onCommit?: (seconds: number) => void;
 }
 
 export interface RangeResult {
@@ -329,6 +331,8 @@ export class Backend implements BatchTx {
     this.committing.push(batch);
     this.commits++;
     const { root, dbs } = this.env;
+    const onCommit = this.opts.onCommit;
+    const t0 = onCommit !== undefined ? performance.now() : 0;
     const written = root.batch(() => {
       for (const [name, writes] of batch.buckets) {
         const db = dbs.get(name)!;
@@ -342,6 +346,7 @@ export class Backend implements BatchTx {
       () => {
         root.resetReadTxn();
         this.committing.shift();
+        if (onCommit !== undefined) onCommit((performance.now() - t0) / 1000);
       },
       (err: Error) => {
         this.committing.shift();

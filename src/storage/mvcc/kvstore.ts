@@ -50,6 +50,10 @@ export class KVStore {
   /** Main revision of the last compaction (-1: none). */
   compactMainRev = -1;
   readonly hashes = new HashStorage();
+  /** Operations done by transactions since start (etcd's mvcc range/put/delete/txn counters). */
+  readonly opCounts = { range: 0, put: 0, delete: 0, txn: 0, putBytes: 0 };
+  /** Keys that exist at the current revision (etcd's keys gauge). */
+  liveKeys = 0;
 
   protected readonly lessor: LeaseAttacher | null;
   private readonly cfg: Required<Omit<StoreConfig, 'log'>>;
@@ -289,6 +293,7 @@ export class KVStore {
     }
     // every revision up to the compaction may be gone; the store is still at least there
     this.currentRev = Math.max(currentRev, this.compactMainRev);
+    this.liveKeys = index.countRevisions('', '', this.currentRev);
     if (scheduled <= this.compactMainRev) scheduled = 0;
 
     if (this.lessor !== null) {

@@ -52,6 +52,8 @@ export class TxnRead {
   /** Compaction revision when the transaction started. */
   readonly firstRev: number;
   protected readonly currentRev: number;
+  /** Operations done, for the store's txn counter (etcd counts a txn when it does more than one). */
+  protected ops = 0;
 
   constructor(s: KVStore, firstRev: number, rev: number) {
     this.s = s;
@@ -69,6 +71,8 @@ export class TxnRead {
   }
 
   protected rangeKeys(key: Uint8Array, end: Uint8Array | null, curRev: number, ro: RangeOptions): RangeResult {
+    this.s.opCounts.range++;
+    this.ops++;
     let rev = ro.rev ?? 0;
     if (rev > curRev) throw ErrFutureRev;
     if (rev <= 0) rev = curRev;
@@ -86,7 +90,10 @@ export class TxnRead {
     return { kvs, count: total, rev: curRev };
   }
 
-  end(): void {}
+  end(): void {
+    if (this.ops > 1) this.s.opCounts.txn++;
+    this.ops = 0;
+  }
 }
 
 export class TxnWrite extends TxnRead implements TxnWriteLike {
@@ -114,7 +121,11 @@ export class TxnWrite extends TxnRead implements TxnWriteLike {
     const k = toBuffer(key);
     const skey = keyString(k);
     const rev = this.beginRev + 1;
+    s.opCounts.put++;
+    s.opCounts.putBytes += k.length + value.length;
+    this.ops++;
     const prev = s.index.get(skey, rev);
+    if (prev === null) s.liveKeys++;
     const kv: KeyValue = {
       key: k,
       createRevision: prev === null ? rev : prev.createdMain,
@@ -137,6 +148,8 @@ export class TxnWrite extends TxnRead implements TxnWriteLike {
 
   /** Deletes the keys in the range; returns how many and the revision of the transaction. */
   deleteRange(key: Uint8Array, end: Uint8Array | null): [number, number] {
+    this.s.opCounts.delete++;
+    this.ops++;
     const rrev = this.changes.length > 0 ? this.beginRev + 1 : this.beginRev;
     const kis = this.s.index.range(keyString(key), endString(end), rrev);
     for (const ki of kis) this.delete(ki.key);
@@ -152,6 +165,7 @@ export class TxnWrite extends TxnRead implements TxnWriteLike {
     s.backend.batchTx.put(Bucket.Key, revToBytes(rev, sub, true), encodeKeyValue(kv));
     const skey = keyString(key);
     if (!s.index.tombstone(skey, rev, sub)) throw new Error(`mvcc: failed to tombstone an existing key ${key}`);
+    s.liveKeys--;
     this.changes.push(kv);
     const lease = s.leaseOf(skey);
     if (lease !== NO_LEASE) s.detachLease(lease, skey, key);
@@ -161,6 +175,7 @@ export class TxnWrite extends TxnRead implements TxnWriteLike {
   override end(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.ops > 1) this.s.opCounts.txn++;
     if (this.changes.length !== 0) this.s.publish(this.beginRev + 1, this.changes);
   }
 }
