@@ -147,7 +147,7 @@ test('/health, /version and /metrics over HTTP/1.1 on the gRPC port', async () =
   try {
     const bad = await httpGet(port, '/health');
     assert.equal(bad.status, 503);
-    assert.equal(bad.body, '{"health":"false","reason":"RAFT NO LEADER"}');
+    assert.equal(bad.body, '{"health":"false","reason":"RAFT NO LEADER"}\n');
     const s = JSON.parse((await etcdctl(port, ['endpoint', 'status', '-w', 'json'])).stdout);
     assert.deepEqual(s[0].Status.errors, ['etcdserver: no leader']);
   } finally {

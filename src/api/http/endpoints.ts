@@ -1,9 +1,10 @@
-// The plain HTTP endpoints etcd serves on the client URL: /health (etcdhttp's health handler:
-// {"health":"true","reason":""}, 503 when unhealthy), /version ({"etcdserver":..,"etcdcluster":..})
-// and /metrics (a Prometheus registry, when one is given). Unknown paths get Go's 404 text.
+// The plain HTTP endpoints etcd serves on the client URL besides the health probes (health.ts):
+// /version ({"etcdserver":..,"etcdcluster":..}) and /metrics (a Prometheus registry, when one is
+// given). Unknown paths get Go's 404 text.
 
 import type { EtcdServerApi } from '../types.js';
 import type { HttpExchange } from './exchange.js';
+import { serveProbe } from './health.js';
 
 /** What /metrics needs of a prom-client Registry. */
 export interface MetricsSource {
@@ -22,19 +23,9 @@ function methodNotAllowed(x: HttpExchange, allow: string): void {
   x.reply(405, { ...TEXT_TYPE, allow }, 'Method Not Allowed\n');
 }
 
-export async function serveHealth(x: HttpExchange, s: EtcdServerApi): Promise<void> {
-  if (x.method !== 'GET') return methodNotAllowed(x, 'GET');
-  const q = new URL(x.url, 'http://localhost').searchParams;
-  let health = false;
-  let reason: string;
-  try {
-    const h = await s.isHealthy(q.get('serializable') === 'true');
-    health = h.health;
-    reason = h.reason;
-  } catch (e) {
-    reason = `RANGE ERROR:${(e as Error).message}`;
-  }
-  x.reply(health ? 200 : 503, JSON_TYPE, JSON.stringify({ health: health ? 'true' : 'false', reason }));
+/** /health (kept here for the metrics listener, which serves it too). */
+export function serveHealth(x: HttpExchange, s: EtcdServerApi): Promise<void> {
+  return serveProbe(x, s, '/health');
 }
 
 export function serveVersion(x: HttpExchange, s: EtcdServerApi): void {

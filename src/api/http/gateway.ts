@@ -1,25 +1,69 @@
 // etcd's JSON gateway (grpc-gateway) on the HTTP port: POST /v3/kv/range with a JSON request
 // runs the same handler as the gRPC call and answers JSON. Routes come from the google.api.http
-// options in the protos. Streaming methods (/v3/watch, /v3/lease/keepalive) take one or more
-// JSON requests as the body and stream back newline-delimited {"result": ...} objects, as
-// grpc-gateway does; the request body is read whole before the stream starts.
-// Errors are {"error","code","message"} with grpc-gateway's HTTP status for the gRPC code.
+// options in the protos, additional_bindings included (/v3/kv/lease/revoke ...); as in
+// grpc-gateway, the first method registered for a path serves it. Streaming methods (/v3/watch,
+// /v3/lease/keepalive, /v3/election/observe) take one or more JSON requests as the body and stream
+// back newline-delimited {"result": ...} objects; the request body is read whole before the stream
+// starts. Errors are {"error","message","code"} with grpc-gateway's HTTP status for the gRPC code;
+// unknown paths under /v3/ get grpc-gateway's "Not Found".
 
+import protobuf from 'protobufjs';
 import { Code, GrpcError, toGrpcError } from '../errors.js';
 import { contextOf, type StreamCall, type StreamHandler, type UnaryCall } from '../grpc/server.js';
 import type { MessageCodec } from '../proto/codec.js';
 import { fromJson, toJson } from '../proto/json.js';
+import { protoRoot } from '../proto/schema.js';
+import type { RequestContext } from '../types.js';
 import type { UnaryHandlers } from '../v3rpc/handlers.js';
 import { BodyTooLarge, type HttpExchange } from './exchange.js';
+
+/** A unary handler that may wait long (Lock, Campaign): told through `signal` when the client leaves. */
+export type CancellableHandler = (req: any, call: { ctx: RequestContext; signal: AbortSignal }) => Promise<unknown>;
 
 interface Route {
   req: MessageCodec<unknown>;
   res: MessageCodec<unknown>;
   unary?: UnaryHandlers[string];
+  cancellable?: CancellableHandler;
   stream?: StreamHandler<unknown, unknown>;
 }
 
+/** The prefix grpc-gateway is mounted on; other unknown paths are the plain HTTP mux's 404. */
+export const GATEWAY_PREFIX = '/v3/';
+
+let extraBindings: Map<string, string[]> | undefined;
+
+interface HttpRule {
+  post?: string;
+  additional_bindings?: HttpRule | HttpRule[];
+}
+
+/** Paths of additional_bindings by primary path, from etcd's rpc.proto. */
+function additionalBindings(primary: string): string[] {
+  if (extraBindings === undefined) {
+    const found = new Map<string, string[]>();
+    const visit = (ns: protobuf.NamespaceBase) => {
+      for (const n of ns.nestedArray) {
+        if (n instanceof protobuf.Service) {
+          for (const m of n.methodsArray) {
+            for (const o of (m.parsedOptions ?? []) as Record<string, HttpRule>[]) {
+              const rule = o['(google.api.http)'];
+              if (rule?.post === undefined || rule.additional_bindings === undefined) continue;
+              const extra = ([] as HttpRule[]).concat(rule.additional_bindings);
+              found.set(rule.post, extra.flatMap((b) => (b.post === undefined ? [] : [b.post])));
+            }
+          }
+        } else if (n instanceof protobuf.Namespace) visit(n);
+      }
+    };
+    visit(protoRoot());
+    extraBindings = found;
+  }
+  return extraBindings.get(primary) ?? [];
+}
+
 const JSON_TYPE = { 'content-type': 'application/json' };
+const TEXT_TYPE = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
 
 /** grpc-gateway v1's runtime.HTTPStatusFromCode. */
 export function httpStatusOf(code: Code): number {
@@ -55,8 +99,24 @@ export function httpStatusOf(code: Code): number {
 }
 
 function errorBody(g: GrpcError): string {
-  return JSON.stringify({ error: g.message, code: g.code, message: g.message });
+  return JSON.stringify({ error: g.message, message: g.message, code: g.code });
 }
+
+/** http.StatusText of the statuses httpStatusOf yields (grpc-gateway's stream errors carry it). */
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 /** Splits a body of concatenated JSON objects ("{..}{..}" or one per line). */
 export function splitJsonObjects(text: string): unknown[] {
@@ -89,23 +149,34 @@ export class Gateway {
   constructor(private readonly maxBodyBytes: number) {}
 
   addUnary(path: string, req: MessageCodec<unknown>, res: MessageCodec<unknown>, h: UnaryHandlers[string]): void {
-    this.routes.set(path, { req, res, unary: h });
+    this.add(path, { req, res, unary: h });
+  }
+
+  addCancellable(path: string, req: MessageCodec<unknown>, res: MessageCodec<unknown>, h: CancellableHandler): void {
+    this.add(path, { req, res, cancellable: h });
   }
 
   addStream(path: string, req: MessageCodec<unknown>, res: MessageCodec<unknown>, h: StreamHandler<unknown, unknown>): void {
-    this.routes.set(path, { req, res, stream: h });
+    this.add(path, { req, res, stream: h });
   }
 
-  /** Serves the request if the path is a gateway route; false otherwise. */
+  private add(path: string, route: Route): void {
+    for (const p of [path, ...additionalBindings(path)]) if (!this.routes.has(p)) this.routes.set(p, route);
+  }
+
+  /** True for the paths the gateway answers: its routes and anything else under /v3/. */
   handles(path: string): boolean {
-    return this.routes.has(path);
+    return this.routes.has(path) || path.startsWith(GATEWAY_PREFIX);
   }
 
   async serve(x: HttpExchange, path: string): Promise<void> {
     const route = this.routes.get(path);
-    if (route === undefined) throw new Error(`no gateway route ${path}`);
+    if (route === undefined) {
+      x.reply(404, TEXT_TYPE, 'Not Found\n');
+      return;
+    }
     if (x.method !== 'POST') {
-      x.reply(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'POST' }, 'Method Not Allowed\n');
+      x.reply(405, TEXT_TYPE, 'Method Not Allowed\n');
       return;
     }
     let msgs: unknown[];
@@ -114,21 +185,27 @@ export class Gateway {
       msgs = body.trim() === '' ? [{}] : splitJsonObjects(body);
       msgs = msgs.map((m) => fromJson(route.req, m));
     } catch (e) {
-      const g =
-        e instanceof BodyTooLarge
-          ? new GrpcError(Code.RESOURCE_EXHAUSTED, (e as Error).message)
-          : new GrpcError(Code.INVALID_ARGUMENT, (e as Error).message);
+      // grpc-gateway decodes a stream's requests apart from the call: their errors are Unknown.
+      const code = e instanceof BodyTooLarge ? Code.RESOURCE_EXHAUSTED : route.stream !== undefined ? Code.UNKNOWN : Code.INVALID_ARGUMENT;
+      const g = new GrpcError(code, (e as Error).message);
       x.reply(httpStatusOf(g.code), JSON_TYPE, errorBody(g));
       return;
     }
-    if (route.unary !== undefined) await this.serveUnary(x, route, msgs[0]);
-    else this.serveStream(x, route, msgs);
+    if (route.stream !== undefined) this.serveStream(x, route, msgs);
+    else await this.serveUnary(x, route, msgs[0]);
   }
 
   private async serveUnary(x: HttpExchange, route: Route, req: unknown): Promise<void> {
-    const call: UnaryCall = { headers: x.headers, ctx: contextOf(x.headers), messageLength: route.req.size(req) };
     try {
-      const res = await (route.unary as UnaryHandlers[string])(req, call);
+      let res: unknown;
+      if (route.cancellable !== undefined) {
+        const ac = new AbortController();
+        x.onClose(() => ac.abort());
+        res = await route.cancellable(req, { ctx: contextOf(x.headers), signal: ac.signal });
+      } else {
+        const call: UnaryCall = { headers: x.headers, ctx: contextOf(x.headers), messageLength: route.req.size(req) };
+        res = await (route.unary as UnaryHandlers[string])(req, call);
+      }
       x.reply(200, JSON_TYPE, JSON.stringify(toJson(route.res, res)));
     } catch (e) {
       const g = toGrpcError(e);
@@ -162,7 +239,10 @@ export class Gateway {
           else x.end();
           return;
         }
-        const body = JSON.stringify({ error: { grpc_code: err.code, http_code: httpStatusOf(err.code), message: err.message } });
+        const httpCode = httpStatusOf(err.code);
+        const body = JSON.stringify({
+          error: { grpc_code: err.code, http_code: httpCode, message: err.message, http_status: STATUS_TEXT[httpCode] ?? '' },
+        });
         if (!started) x.reply(httpStatusOf(err.code), JSON_TYPE, `${body}\n`);
         else {
           x.write(`${body}\n`);

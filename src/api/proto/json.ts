@@ -20,7 +20,9 @@ function protoNames(typeName: string): Map<number, string> {
     const dir = path.join(path.dirname(require.resolve('etcd3/package.json')), 'proto');
     keepCaseRoot = new protobuf.Root().loadSync(path.join(dir, 'rpc.proto'), { keepCase: true });
   }
-  m = new Map(keepCaseRoot.lookupType(typeName).fieldsArray.map((f) => [f.id, f.name]));
+  // Types of other protos (v3lockpb, v3electionpb) have one-word field names: codec names serve.
+  const t = keepCaseRoot.lookup(typeName);
+  m = new Map(t instanceof protobuf.Type ? t.fieldsArray.map((f) => [f.id, f.name]) : []);
   namesCache.set(typeName, m);
   return m;
 }
