@@ -25,6 +25,7 @@ import { authHandlers } from './v3rpc/auth.js';
 import { clusterHandlers } from './v3rpc/cluster.js';
 import type { StreamHandlers, UnaryHandlers } from './v3rpc/handlers.js';
 import { kvHandlers } from './v3rpc/kv.js';
+import { guardStreamForLearner, guardUnaryForLearner } from './v3rpc/learner.js';
 import { leaseHandlers, leaseStreamHandlers } from './v3rpc/lease.js';
 import { maintenanceHandlers, maintenanceStreamHandlers } from './v3rpc/maintenance.js';
 import { watchStreamHandlers } from './v3rpc/watch.js';
@@ -126,8 +127,11 @@ export class ApiServer {
       for (const m of serviceMethods(service)) {
         const req = codecOf<unknown>(m.requestType);
         const res = codecOf<unknown>(m.responseType);
-        const u = unary[service]?.[m.name];
-        const st = streams[service]?.[m.name];
+        // A learner serves only Status and serializable reads (v3rpc/learner.ts).
+        const uh = unary[service]?.[m.name];
+        const u = uh && guardUnaryForLearner(s, m.name, uh);
+        const sh = streams[service]?.[m.name];
+        const st = sh && guardStreamForLearner(s, sh);
         if (u !== undefined && !m.requestStream && !m.responseStream) {
           this.grpc.addUnary(m.path, req, res, u);
           if (m.httpPost !== undefined) this.gateway.addUnary(m.httpPost, req, res, u);

@@ -60,8 +60,9 @@ export const ErrGRPCWatchCanceled = e(C.CANCELLED, 'etcdserver: watch canceled')
 
 export const ErrGRPCMemberExist = e(C.FAILED_PRECONDITION, 'etcdserver: member ID already exist');
 export const ErrGRPCPeerURLExist = e(C.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists');
+// etcd 3.4 maps this one to a client-side error value, so it reaches clients as code Unknown.
 export const ErrGRPCMemberNotEnoughStarted = e(
-  C.FAILED_PRECONDITION,
+  C.UNKNOWN,
   'etcdserver: re-configuration failed due to not enough started members',
 );
 export const ErrGRPCMemberBadURLs = e(C.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid');
@@ -120,8 +121,12 @@ export const ErrGRPCTimeoutWaitAppliedIndex = e(
 );
 export const ErrGRPCUnhealthy = e(C.UNAVAILABLE, 'etcdserver: unhealthy cluster');
 export const ErrGRPCCorrupt = e(C.DATA_LOSS, 'etcdserver: corrupt cluster');
-export const ErrGRPCNotSupportedForLearner = e(C.FAILED_PRECONDITION, 'etcdserver: rpc not supported for learner');
+export const ErrGRPCNotSupportedForLearner = e(C.UNAVAILABLE, 'etcdserver: rpc not supported for learner');
 export const ErrGRPCBadLeaderTransferee = e(C.FAILED_PRECONDITION, 'etcdserver: bad leader transferee');
+export const ErrGRPCTimeoutLeaderTransfer = e(
+  C.UNAVAILABLE,
+  'etcdserver: request timed out, leader transfer took too long',
+);
 
 export const ErrGRPCClusterVersionUnavailable = e(
   C.FAILED_PRECONDITION,
@@ -185,6 +190,7 @@ const byText = new Map<string, GrpcError>([
   ['etcdserver: key not found', ErrGRPCKeyNotFound],
   ['etcdserver: corrupt cluster', ErrGRPCCorrupt],
   ['etcdserver: bad leader transferee', ErrGRPCBadLeaderTransferee],
+  ['etcdserver: request timed out, leader transfer took too long', ErrGRPCTimeoutLeaderTransfer],
   ['etcdserver: re-configuration failed due to not enough started members', ErrGRPCMemberNotEnoughStarted],
   ['etcdserver: can only promote a learner member which is in sync with leader', ErrGRPCLearnerNotReady],
   ['etcdserver: cluster version not found during downgrade', ErrGRPCClusterVersionUnavailable],

@@ -2,10 +2,13 @@
 // first bytes of each connection; the HTTP/2 connection preface ("PRI * HTTP/2.0...") goes to the
 // HTTP/2 server (gRPC), anything else to the HTTP/1.1 server (/health, /version, /metrics, the
 // JSON gateway). The peeked bytes are put back with unshift before the hand-over.
+// For https client URLs a TLS front (ALPN h2 and http/1.1, optional client certificates) completes
+// the handshake first and the same split happens on the decrypted bytes.
 
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import net from 'node:net';
+import { type SecureListenOptions, SecureListener } from '../pkg/tlsListener.js';
 
 /** Bytes needed to tell the protocols apart: no HTTP/1 method starts with "PRI". */
 const PEEK = 3;
@@ -16,12 +19,19 @@ export class ClientListener {
   /** Connections that have not sent enough bytes to be classified yet. */
   private readonly pending = new Set<net.Socket>();
   private readonly h1Sockets = new Set<net.Socket>();
+  private readonly secure: SecureListener | null = null;
 
   constructor(
     private readonly h2: http2.Http2Server,
     private readonly h1: http.Server,
+    tls?: SecureListenOptions,
   ) {
-    this.server = net.createServer({ noDelay: true }, (s) => this.classify(s));
+    if (tls !== undefined) {
+      this.secure = new SecureListener(tls, (s) => this.classify(s));
+      this.server = this.secure.server;
+    } else {
+      this.server = net.createServer({ noDelay: true }, (s) => this.classify(s));
+    }
   }
 
   /** Listens; resolves to the bound port (pass 0 for an ephemeral one). */
@@ -40,6 +50,7 @@ export class ClientListener {
    * is gone: HTTP/2 ones belong to the gRPC server, which must be closed too.
    */
   stop(): Promise<void> {
+    this.secure?.dropHandshaking();
     for (const s of this.pending) s.destroy();
     this.pending.clear();
     for (const s of this.h1Sockets) s.destroy();

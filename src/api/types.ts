@@ -258,6 +258,11 @@ export interface WatchStreamApi {
   rev(): number;
   /** Sets the single receiver of watch responses. */
   onResponse(cb: (r: WatchStreamResponse) => void): void;
+  /**
+   * Optional (auth): a promise when requests must wait (the caller's credentials are being looked
+   * up); the API layer holds this stream's requests, in order, until it settles.
+   */
+  ready?(): Promise<void> | undefined;
   /** Removes every watcher; no responses are delivered afterwards. */
   close(): void;
 }
@@ -316,6 +321,30 @@ export interface HashKVResponse {
   compactRevision: number;
 }
 
+/** A database copy for Maintenance.Snapshot; the API layer streams it in chunks plus its SHA-256. */
+export interface SnapshotSource {
+  size: number;
+  stream: NodeJS.ReadableStream & { destroy(): void };
+}
+
+export interface HashResponse {
+  header?: Partial<ResponseHeader>;
+  hash: number;
+}
+
+export const DowngradeAction = { VALIDATE: 0, ENABLE: 1, CANCEL: 2 } as const;
+export type DowngradeAction = (typeof DowngradeAction)[keyof typeof DowngradeAction];
+
+export interface DowngradeRequest {
+  action: DowngradeAction;
+  version: string;
+}
+
+export interface DowngradeResponse {
+  header?: ResponseHeader;
+  version: string;
+}
+
 export interface HealthResult {
   health: boolean;
   /** etcd's reason text, e.g. "RAFT NO LEADER", "ALARM NOSPACE"; empty when healthy. */
@@ -329,8 +358,38 @@ export interface Versions {
   cluster: string;
 }
 
+/** A permission of a role (authpb.Permission): permType 0 READ, 1 WRITE, 2 READWRITE. */
+export interface AuthPermission {
+  permType: 0 | 1 | 2;
+  key: Buffer;
+  rangeEnd: Buffer;
+}
+
+/** The Auth service (etcd's Authenticator); responses carry etcdserverpb's fields. */
+export interface AuthServerApi {
+  authEnable(ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  authDisable(ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  authStatus(ctx: RequestContext): Promise<{ header?: ResponseHeader; enabled?: boolean; authRevision?: number }>;
+  authenticate(r: { name: string; password: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader; token?: string }>;
+  userAdd(r: { name: string; password: string; options?: { noPassword: boolean } | null }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  userGet(r: { name: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader; roles?: string[] }>;
+  userList(ctx: RequestContext): Promise<{ header?: ResponseHeader; users?: string[] }>;
+  userDelete(r: { name: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  userChangePassword(r: { name: string; password: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  userGrantRole(r: { user: string; role: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  userRevokeRole(r: { name: string; role: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  roleAdd(r: { name: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  roleGet(r: { role: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader; perm?: AuthPermission[] }>;
+  roleList(ctx: RequestContext): Promise<{ header?: ResponseHeader; roles?: string[] }>;
+  roleDelete(r: { role: string }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  roleGrantPermission(r: { name: string; perm?: AuthPermission | null }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+  roleRevokePermission(r: { role: string; key: Buffer; rangeEnd: Buffer }, ctx: RequestContext): Promise<{ header?: ResponseHeader }>;
+}
+
 /** The server as the API layer uses it (etcd's RaftKV, Lessor, Watchable, status getters). */
 export interface EtcdServerApi {
+  /** Optional: the Auth service (Unimplemented when absent). */
+  readonly auth?: AuthServerApi;
   range(r: RangeRequest, ctx: RequestContext): Promise<RangeResponse>;
   put(r: PutRequest, ctx: RequestContext): Promise<PutResponse>;
   deleteRange(r: DeleteRangeRequest, ctx: RequestContext): Promise<DeleteRangeResponse>;
@@ -352,6 +411,13 @@ export interface EtcdServerApi {
   alarm(r: AlarmRequest, ctx: RequestContext): Promise<AlarmResponse>;
   /** Optional: Maintenance.HashKV (Unimplemented when absent). */
   hashKV?(revision: number, ctx: RequestContext): Promise<HashKVResponse>;
+  /** Optional maintenance operations (each Unimplemented when absent). */
+  defragment?(ctx: RequestContext): Promise<void>;
+  snapshot?(ctx: RequestContext): Promise<SnapshotSource>;
+  hash?(ctx: RequestContext): Promise<HashResponse>;
+  /** Hands leadership to `transferee` within `timeoutMs` (the server's default when undefined). */
+  moveLeader?(transferee: bigint, timeoutMs?: number): Promise<void>;
+  downgrade?(r: DowngradeRequest, ctx: RequestContext): Promise<DowngradeResponse>;
   /** Optional: Cluster.MemberList (Unimplemented when absent). */
   memberList?(linearizable: boolean, ctx: RequestContext): Promise<MemberListResponse>;
 

@@ -43,10 +43,14 @@ export interface EtcdConfig {
   logger: string;
   forceNewCluster: boolean;
   experimentalInitialCorruptCheck: boolean;
+  /** Go duration between the leader's corruption checks; "0s" = off. */
+  experimentalCorruptCheckTime: string;
   backendBatchIntervalMs: number;
   backendBatchLimit: number;
   authToken: string;
   bcryptCost: number;
+  /** --auth-token-ttl: seconds a simple token lives after its last use. */
+  authTokenTtl: number;
   clientSecurity: TransportSecurity;
   peerSecurity: TransportSecurity;
 }
@@ -93,10 +97,12 @@ export function defaultConfig(): EtcdConfig {
     logger: 'zap',
     forceNewCluster: false,
     experimentalInitialCorruptCheck: false,
+    experimentalCorruptCheckTime: '0s',
     backendBatchIntervalMs: 100,
     backendBatchLimit: 10000,
     authToken: 'simple',
     bcryptCost: 10,
+    authTokenTtl: 300,
     clientSecurity: emptySecurity(),
     peerSecurity: emptySecurity(),
   };
@@ -193,6 +199,7 @@ export function validateConfig(cfg: EtcdConfig): void {
     throw new ConfigError(`unknown logger option "${cfg.logger}"`);
   }
   if (cfg.quotaBackendBytes < 0) throw new ConfigError('--quota-backend-bytes must be >= 0');
+  corruptCheckTimeMs(cfg);
   if (cfg.maxRequestBytes <= 0) throw new ConfigError('--max-request-bytes must be > 0');
   if (cfg.maxTxnOps <= 0) throw new ConfigError('--max-txn-ops must be > 0');
   const cluster = parseInitialCluster(effectiveInitialCluster(cfg));
@@ -218,5 +225,14 @@ export function parseCompactionRetention(mode: string, s: string): number {
     return parseGoDuration(s);
   } catch (e) {
     throw new ConfigError(`invalid auto-compaction-retention "${s}": ${(e as Error).message}`);
+  }
+}
+
+/** --experimental-corrupt-check-time in milliseconds (a Go duration; 0 disables the check). */
+export function corruptCheckTimeMs(cfg: EtcdConfig): number {
+  try {
+    return parseGoDuration(cfg.experimentalCorruptCheckTime);
+  } catch {
+    throw new ConfigError(`invalid value "${cfg.experimentalCorruptCheckTime}" for flag -experimental-corrupt-check-time: parse error`);
   }
 }

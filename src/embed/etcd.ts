@@ -9,9 +9,13 @@ import { EtcdServer } from '../server/server.js';
 import { PeerServer, Transport } from '../transport/index.js';
 import { ApiServer } from '../api/apiServer.js';
 import type { EtcdServerApi } from '../api/types.js';
+import { configureSecurity, type Security } from './tls.js';
+import type { MetricsListener } from '../server/metricsHttp.js';
+import { grpcMetricsOf, serveMetricsUrls } from './metrics.js';
 import {
   type EtcdConfig,
   effectiveDataDir,
+  corruptCheckTimeMs,
   effectiveInitialCluster,
   parseCompactionRetention,
   parseInitialCluster,
@@ -25,7 +29,13 @@ export interface ClientServer {
   readonly urls: string[];
 }
 
-export type ServeClients = (server: EtcdServer, cfg: EtcdConfig, lg: ServerLogger) => Promise<ClientServer>;
+export type ServeClients = (
+  server: EtcdServer,
+  cfg: EtcdConfig,
+  lg: ServerLogger,
+  /** TLS for https client URLs (loaded from cfg.clientSecurity by startEtcd). */
+  tls?: Security['client'],
+) => Promise<ClientServer>;
 
 export interface Etcd {
   server: EtcdServer;
@@ -87,6 +97,11 @@ export function serverConfigFrom(cfg: EtcdConfig, lg: ServerLogger, over: Partia
     strictReconfigCheck: cfg.strictReconfigCheck,
     backendBatchIntervalMs: cfg.backendBatchIntervalMs,
     backendBatchLimit: cfg.backendBatchLimit,
+    initialCorruptCheck: cfg.experimentalInitialCorruptCheck,
+    corruptCheckTimeMs: corruptCheckTimeMs(cfg),
+    authToken: cfg.authToken,
+    bcryptCost: cfg.bcryptCost,
+    authTokenTtlMs: cfg.authTokenTtl * 1000,
     logger: lg,
     ...over,
   });
@@ -96,10 +111,11 @@ export function serverConfigFrom(cfg: EtcdConfig, lg: ServerLogger, over: Partia
  * Serves the client API on every --listen-client-urls address (gRPC and HTTP on one port each).
  * The server satisfies the API layer's EtcdServerApi contract structurally.
  */
-export const serveClients: ServeClients = async (server, cfg) => {
+export const serveClients: ServeClients = async (server, cfg, _lg, tls) => {
   const api: EtcdServerApi = server;
   const started: ApiServer[] = [];
   const urls: string[] = [];
+  const grpcMetrics = grpcMetricsOf(server);
   try {
     for (const u of cfg.listenClientUrls) {
       const a = new ApiServer(api, {
@@ -107,6 +123,9 @@ export const serveClients: ServeClients = async (server, cfg) => {
         port: Number(u.port || 2379),
         maxRequestBytes: cfg.maxRequestBytes,
         maxTxnOps: cfg.maxTxnOps,
+        tls: u.protocol === 'https:' ? tls : undefined,
+        metrics: server.metrics.registry,
+        grpcMetrics,
       });
       await a.start();
       started.push(a);
@@ -147,14 +166,17 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
     },
     'starting an etcd server',
   );
+  const security = await configureSecurity(cfg, lg);
   const server = await EtcdServer.create(scfg);
   const peerServers: PeerServer[] = [];
   let clients: ClientServer | null = null;
+  let metricsListener: MetricsListener | null = null;
   try {
     const transport = new Transport({
       id: server.id,
       clusterId: server.clusterId,
       handler: server,
+      tls: security.peerClient,
       logger: textLogger(lg),
     });
     server.setTransport(transport);
@@ -163,15 +185,24 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
       const ps = new PeerServer((s, h) => transport.handleStream(s, h), {
         host: u.hostname.replace(/^\[|\]$/g, ''),
         port: Number(u.port || 2380),
+        tls: u.protocol === 'https:' ? security.peerServer?.options : undefined,
+        onTlsRejected: security.peerServer?.onRejected,
+        // Lease renewals and time-to-live lookups forwarded by followers.
+        fallback: (s, h) => server.servePeer(s, h),
       });
       await ps.start();
       peerServers.push(ps);
     }
+    await server.checkInitialHashKV();
     server.start();
     if (opts.serveClients !== undefined) {
-      clients = await opts.serveClients(server, cfg, lg);
-      for (const u of clients.urls) lg.info({ address: u }, 'serving client traffic insecurely; this is strongly discouraged!');
+      clients = await opts.serveClients(server, cfg, lg, security.client);
+      for (const u of clients.urls) {
+        if (u.startsWith('https:')) lg.info({ address: u }, 'serving client traffic securely');
+        else lg.info({ address: u }, 'serving client traffic insecurely; this is strongly discouraged!');
+      }
     }
+    if (cfg.listenMetricsUrls.length > 0) metricsListener = await serveMetricsUrls(server, cfg.listenMetricsUrls, lg);
   } catch (err) {
     if (clients !== null) await clients.stop().catch(() => {});
     await server.stop();
@@ -182,6 +213,7 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
   const close = (): Promise<void> => {
     closing ??= (async () => {
       lg.info({ name: cfg.name }, 'closing etcd server');
+      await metricsListener?.stop().catch(() => {});
       if (clients !== null) await clients.stop().catch(() => {});
       await server.stop();
       for (const ps of peerServers) await ps.stop().catch(() => {});

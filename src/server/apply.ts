@@ -22,7 +22,7 @@ import {
   type ResponseOp,
   type TxnResponse,
 } from './etcdserverpb/rpc.js';
-import { ErrNoSpace } from './errors.js';
+import { ErrCorrupt, ErrNoSpace } from './errors.js';
 import type { RaftCluster } from './membership/cluster.js';
 
 export interface ApplyResult {
@@ -90,6 +90,10 @@ export class Applier {
   }
 
   apply(r: InternalRaftRequest): ApplyResult {
+    // Under CORRUPT every KV and lease write is refused on every member (etcd's applierV3Corrupt).
+    if (this.alarms.has(AlarmType.CORRUPT) && (r.put || r.txn || r.deleteRange || r.range || r.compaction || r.leaseGrant || r.leaseRevoke)) {
+      return { resp: null, err: ErrCorrupt };
+    }
     try {
       if (r.put) return this.put(r);
       if (r.txn) return this.txn(r);
@@ -158,6 +162,7 @@ export class Applier {
   }
 
   private leaseGrant(r: InternalRaftRequest): ApplyResult {
+    if (this.noSpace()) return { resp: null, err: ErrNoSpace };
     const g = r.leaseGrant!;
     const l = this.lessor.grant(g.ID ?? 0n, g.TTL);
     const resp: LeaseGrantResponse = { header: this.hs.header(this.kv.rev()), ID: l.id, TTL: l.ttl, error: '' };

@@ -14,6 +14,7 @@ import { Reader, Writer, sizeVarint64 } from './etcdserverpb/proto.js';
 import type { ServerConfig, ServerLogger } from './config.js';
 import { RaftCluster } from './membership/cluster.js';
 import { memberToJson } from './membership/member.js';
+import { clusterFromRemotePeers } from './membership/join.js';
 
 export interface Bootstrapped {
   id: bigint;
@@ -90,12 +91,10 @@ export async function bootstrap(cfg: ServerConfig): Promise<Bootstrapped> {
   const snapshotter = new Snapshotter(snapDir, { logger: walLogger });
 
   if (!haveWal) {
-    if (!cfg.newCluster) {
-      throw new BootstrapError(
-        'joining an existing cluster (--initial-cluster-state=existing) without a data dir is not supported yet',
-      );
-    }
-    const cluster = RaftCluster.fromInitialCluster(cfg.initialCluster, cfg.initialClusterToken, cfg.name);
+    // Joining a running cluster: members and IDs come from its peers (membership/join.ts).
+    const cluster = cfg.newCluster
+      ? RaftCluster.fromInitialCluster(cfg.initialCluster, cfg.initialClusterToken, cfg.name)
+      : await clusterFromRemotePeers(cfg, lg);
     const self = cluster.memberByName(cfg.name);
     if (self === undefined) {
       throw new BootstrapError(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
@@ -112,7 +111,9 @@ export async function bootstrap(cfg: ServerConfig): Promise<Bootstrapped> {
       unsafeNoFsync: cfg.unsafeNoFsync,
       onFsync,
     });
-    const peers: Peer[] = cluster.memberList().map((m) => ({ id: m.id, context: Buffer.from(memberToJson(m)) }));
+    const peers: Peer[] | null = cfg.newCluster
+      ? cluster.memberList().map((m) => ({ id: m.id, context: Buffer.from(memberToJson(m)) }))
+      : null;
     lg.info(
       {
         'local-member-id': cluster.localId.toString(16),

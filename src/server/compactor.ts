@@ -7,6 +7,8 @@ import type { CompactionRequest, CompactionResponse } from './etcdserverpb/rpc.j
 export interface Compactable {
   readonly kv: { rev(): number; compactMainRev: number };
   compact(r: CompactionRequest): Promise<CompactionResponse>;
+  /** Only the leader compacts (etcd pauses the compactor on followers); absent: always. */
+  isLeader?(): boolean;
 }
 
 const REVISION_CHECK_MS = 5 * 60 * 1000;
@@ -57,6 +59,7 @@ export class Compactor {
       target = rev - this.retention;
     }
     if (target <= 0 || target <= this.s.kv.compactMainRev) return 0;
+    if (this.s.isLeader !== undefined && !this.s.isLeader()) return 0;
     this.running = true;
     try {
       await this.s.compact({ revision: target });

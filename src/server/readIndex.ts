@@ -16,7 +16,6 @@ interface Reader {
 export class ReadIndexBatcher {
   private next: Reader[] = [];
   private current: Reader[] | null = null;
-  private seq = 0;
   private ctx: Buffer = Buffer.alloc(8);
   private retry: NodeJS.Timeout | null = null;
   private deadline: NodeJS.Timeout | null = null;
@@ -25,10 +24,15 @@ export class ReadIndexBatcher {
   /** Rounds started (for tests and metrics). */
   rounds = 0;
 
+  /**
+   * `newId` must give IDs unique across the cluster (the request ID generator): the leader keeps
+   * one pending read per context, so two followers using the same context would lose a round.
+   */
   constructor(
     private readonly node: Node,
     private readonly applied: WaitIndex,
     private readonly timeoutMs: number,
+    private readonly newId: () => bigint,
   ) {}
 
   /** Resolves once the local state machine reflects every write committed before this call. */
@@ -54,10 +58,8 @@ export class ReadIndexBatcher {
     this.current = this.next;
     this.next = [];
     this.rounds++;
-    this.seq++;
     const ctx = Buffer.allocUnsafe(8);
-    ctx.writeUInt32BE(Math.floor(this.seq / 2 ** 32), 0);
-    ctx.writeUInt32BE(this.seq >>> 0, 4);
+    ctx.writeBigUInt64BE(this.newId());
     this.ctx = ctx;
     this.node.readIndex(ctx);
     this.retry = setInterval(() => this.node.readIndex(this.ctx), RETRY_MS);

@@ -11,6 +11,7 @@
 // the apply loop applies its entry and triggers its waiter. Reads: linearizable ranges and
 // read-only txns wait for a batched ReadIndex round, then read MVCC locally.
 import * as fs from 'node:fs/promises';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { Lessor, minLeaseTtl, ErrLeaseNotFound, ErrNotPrimary } from '../lease/index.js';
 import {
@@ -40,7 +41,10 @@ import { purgeFiles } from '../pkg/fileutil.js';
 import type { Transport } from '../transport/index.js';
 import { AlarmStore } from './alarms.js';
 import { Applier, type ApplyResult } from './apply.js';
-import { bootstrap, openBackend, raftConfig, raftLogger, type Bootstrapped } from './bootstrap.js';
+import { AuthApplier, checkTxnAuth } from './applyAuth.js';
+import { AuthGate, ROOT_CONTEXT, type AuthContext, type AuthWatchStream } from './authGate.js';
+import { AuthStore, newTokenProvider } from '../auth/index.js';
+import { bootstrap, electionTicks, openBackend, raftConfig, raftLogger, type Bootstrapped } from './bootstrap.js';
 import type { ServerConfig, ServerLogger } from './config.js';
 import { encodeInternalRaftRequest, decodeInternalRaftRequest, type InternalRaftRequest } from './etcdserverpb/raftInternal.js';
 import {
@@ -71,9 +75,24 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from './etcdserverpb/rpc.js';
-import { ErrNoLeader, ErrNoSpace, ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests } from './errors.js';
+import {
+  ErrNoLeader,
+  ErrNoSpace,
+  ErrRequestTooLarge,
+  ErrStopped,
+  ErrTimeout,
+  ErrTimeoutDueToLeaderFail,
+  ErrTimeoutWaitAppliedIndex,
+  ErrTooManyRequests,
+} from './errors.js';
 import { IdGenerator } from './idGen.js';
-import { memberFromJson } from './membership/member.js';
+import { LeaseClient, serveLeaseHttp, type LeaseLocal, type LeaseTtl } from './leaseHttp.js';
+import { servePeerInfo } from './peerHttp.js';
+import { applyMembershipConfChange } from './membership/confChange.js';
+import * as reconfig from './membership/reconfig.js';
+import { servePromoteHttp } from './membership/promoteHttp.js';
+import { createEtcdMetrics, type EtcdMetrics } from './metrics.js';
+import { ApplyMetrics, installServerCollectors } from './serverMetrics.js';
 import type { RaftCluster } from './membership/cluster.js';
 import { RaftNode } from './raftNode.js';
 import { ReadIndexBatcher } from './readIndex.js';
@@ -81,18 +100,22 @@ import { CLUSTER_VERSION, SERVER_VERSION } from './version.js';
 import { ServerWatchStream } from './watchStream.js';
 import { WaitIndex, Wait } from './wait.js';
 import { Compactor } from './compactor.js';
+import { CorruptionChecker, serveHashKV } from './corrupt.js';
+import * as maintenance from './maintenance.js';
 
 /** Proposals allowed to be committed but not yet applied before new ones are refused (etcd). */
 const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
 const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'];
+/** How long a lease request on the leader waits for the committed entries to be applied (etcd). */
+const APPLY_WAIT_MS = 1000;
 
 export interface HealthResult {
   health: boolean;
   reason: string;
 }
 
-export class EtcdServer {
+export class EtcdServer implements LeaseLocal {
   readonly cfg: ServerConfig;
   readonly id: bigint;
   readonly cluster: RaftCluster;
@@ -107,22 +130,34 @@ export class EtcdServer {
   private readonly b: Bootstrapped;
   private readonly lg: ServerLogger;
   private readonly applier: Applier;
+  /** Auth: the store, token checks of requests and auth proposals (authGate.ts). */
+  readonly auth: AuthGate;
+  private readonly authApplier: AuthApplier;
   private readonly wait = new Wait<ApplyResult>();
   readonly appliedWait = new WaitIndex();
   private readonly reads: ReadIndexBatcher;
   private readonly idGen: IdGenerator;
   private readonly compactor: Compactor;
+  private readonly leaseClient = new LeaseClient();
+  private readonly corruption = new CorruptionChecker(this);
+  private readonly downgrades = new maintenance.Downgrades();
+  /** This member's Prometheus registry (served on /metrics). */
+  readonly metrics: EtcdMetrics;
+  private readonly applyMetrics: ApplyMetrics;
 
   appliedIndex = 0;
   private appliedTerm = 0;
   private snapshotIndex = 0;
   private confState: ConfState = emptyConfState();
   private lead: bigint = None;
-  private leaderChangedAt = 0;
-  private becameLeader = false;
+  /** When the current leader was elected (ms); a proposal made shortly before it may have been lost. */
+  private leadElectedAt = 0;
   private fastCampaign = false;
   private started = false;
   private stopping = false;
+  private raftStopped = false;
+  /** Proposals of the server's own (publish, lease expiry, checkpoints, alarms) in flight. */
+  private internalPending = 0;
   private stopped: Promise<void> | null = null;
   private fatal: Error | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -142,18 +177,23 @@ export class EtcdServer {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.idGen = new IdGenerator(this.id);
     this.quotaBytes = cfg.quotaBackendBytes > 0 ? cfg.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+    this.metrics = cfg.metrics ?? createEtcdMetrics();
+    this.applyMetrics = new ApplyMetrics(this.metrics);
 
     this.lessor = new Lessor(this.backend.batchTx, {
       minLeaseTtl: minLeaseTtl(cfg.electionMs, cfg.heartbeatMs),
+      metrics: this.metrics.lease,
       log: (level, msg) => (level === 'warn' ? this.lg.warn({}, msg) : level === 'error' ? this.lg.error({}, msg) : this.lg.debug({}, msg)),
     });
     this.kv = new WatchableStore(this.backend, this.lessor, { log: (msg) => this.lg.info({}, msg) });
     this.lessor.setRangeDeleter(() => this.kv.write());
     this.lessor.setCheckpointer((cps) =>
-      this.propose({ leaseCheckpoint: { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: c.remainingTtl })) } }),
+      this.internal(() => this.propose({ leaseCheckpoint: { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: c.remainingTtl })) } })),
     );
     this.alarms = new AlarmStore(this.backend);
     this.applier = new Applier(this.kv, this.lessor, this.alarms, this.cluster, this);
+    this.auth = this.newAuthGate();
+    this.authApplier = new AuthApplier(this.auth.store, this.applier, this.lessor, this);
 
     const ci = this.backend.consistentIndex();
     if (b.snapshot !== null) {
@@ -171,12 +211,15 @@ export class EtcdServer {
     }
     this.appliedWait.trigger(this.appliedIndex);
     this.r = new RaftNode(this.node, b.storage, b.wal, b.snapshotter, cfg.heartbeatMs, this.raftHooks(), this.lg);
-    this.reads = new ReadIndexBatcher(this.node, this.appliedWait, cfg.requestTimeoutMs);
+    this.reads = new ReadIndexBatcher(this.node, this.appliedWait, cfg.requestTimeoutMs, () => this.idGen.nextFull());
     this.compactor = new Compactor(this, cfg.autoCompactionMode, cfg.autoCompactionRetention, this.lg);
+    installServerCollectors(this, this.metrics, { proposalsPending: () => this.wait.size, quotaBytes: () => this.quotaBytes });
   }
 
   /** Bootstraps from the data dir (new member or restart); call start() next. */
   static async create(cfg: ServerConfig): Promise<EtcdServer> {
+    // Before bootstrap: the WAL and backend it opens record their fsyncs and commits.
+    if (cfg.metrics === undefined) cfg = { ...cfg, metrics: createEtcdMetrics() };
     const b = await bootstrap(cfg);
     try {
       return new EtcdServer(cfg, b);
@@ -218,6 +261,7 @@ export class EtcdServer {
     this.r.start();
     this.lessor.start();
     this.compactor.start();
+    this.corruption.start(this.cfg.corruptCheckTimeMs ?? 0);
     this.refreshDbSize();
     this.timers.push(setInterval(() => this.revokeExpiredLeases(), 100));
     this.timers.push(setInterval(() => this.refreshDbSize(), 1000));
@@ -226,6 +270,7 @@ export class EtcdServer {
     // it campaigns once the membership entries are applied (see afterApply).
     this.fastCampaign = this.cluster.memberList().length <= 1;
     if (this.fastCampaign) this.maybeCampaign();
+    else void this.advanceTicksOnPeers();
     void this.publish();
     this.lg.info(
       { 'local-member-id': this.id.toString(16), 'cluster-id': this.clusterId.toString(16) },
@@ -249,16 +294,15 @@ export class EtcdServer {
 
   private onSoftState(ss: SoftState): void {
     if (ss.lead !== this.lead) {
-      this.leaderChangedAt = Date.now();
       if (ss.lead !== None) {
+        this.metrics.server.leaderChanges.inc();
+        this.leadElectedAt = Date.now();
         this.lg.info({ 'local-member-id': this.id.toString(16), leader: ss.lead.toString(16) }, 'leader changed');
       }
     }
     const wasLeader = this.isLeader();
     this.lead = ss.lead;
-    const isLeader = ss.raftState === StateType.StateLeader;
-    if (wasLeader && !isLeader) this.lessor.demote();
-    if (!wasLeader && isLeader) this.becameLeader = true;
+    if (wasLeader && ss.raftState !== StateType.StateLeader) this.lessor.demote();
   }
 
   private send(msgs: Message[]): void {
@@ -287,13 +331,18 @@ export class EtcdServer {
       if (e.index <= this.appliedIndex) continue;
       const shouldApply = e.index > this.backend.consistentIndex().index;
       if (e.type === EntryType.EntryNormal) {
-        if (e.data.length !== 0 && shouldApply) {
+        if (e.data.length === 0) {
+          // The empty entry a new leader appends: once it is applied, so is everything of earlier
+          // terms, and the lessor can take over expiry (etcd promotes here, not on election).
+          if (e.term === this.r.hardState.term && this.isLeader()) this.lessor.promote(this.cfg.electionMs);
+          if (shouldApply) this.backend.setConsistentIndex(e.index, e.term);
+        } else if (shouldApply) {
           const req = decodeInternalRaftRequest(e.data);
-          const res = this.applier.apply(req);
+          const t0 = performance.now();
+          const res = this.authApplier.apply(req, e.index);
+          this.applyMetrics.observe(req, res, (performance.now() - t0) / 1000);
           this.backend.setConsistentIndex(e.index, e.term);
           if (req.idPrefix === this.idGen.prefix) this.wait.trigger(req.id, res);
-        } else if (shouldApply) {
-          this.backend.setConsistentIndex(e.index, e.term);
         }
       } else if (e.type === EntryType.EntryConfChange) {
         this.applyConfChange(decodeConfChange(e.data), shouldApply);
@@ -309,45 +358,15 @@ export class EtcdServer {
   }
 
   private applyConfChange(cc: ConfChange, shouldApply: boolean): void {
-    let member: Member | null = null;
-    if (cc.type === ConfChangeType.ConfChangeAddNode || cc.type === ConfChangeType.ConfChangeAddLearnerNode) {
-      const m = memberFromJson(Buffer.from(cc.context).toString('utf8'));
-      const known = this.cluster.member(m.id);
-      const err = known !== undefined ? null : this.cluster.validateAdd(m);
-      if (err !== null) {
-        this.lg.warn({ error: err.message }, 'rejected conf change');
-        this.confState = this.node.applyConfChange({ ...cc, nodeId: None });
-        this.triggerConfChange(cc, { resp: null, err });
-        return;
-      }
-      member = { ID: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner };
-      this.confState = this.node.applyConfChange(cc);
-      this.cluster.addMember(m, shouldApply);
-      if (m.id !== this.id && this.transport !== null && !this.transport.hasPeer(m.id)) {
-        this.transport.addPeer(m.id, m.peerURLs);
-      }
-    } else if (cc.type === ConfChangeType.ConfChangeRemoveNode) {
-      const err = this.cluster.validateRemove(cc.nodeId);
-      if (err !== null) {
-        this.confState = this.node.applyConfChange({ ...cc, nodeId: None });
-        this.triggerConfChange(cc, { resp: null, err });
-        return;
-      }
-      this.confState = this.node.applyConfChange(cc);
-      this.cluster.removeMember(cc.nodeId, shouldApply);
-      if (cc.nodeId === this.id) {
-        this.lg.warn({ 'local-member-id': this.id.toString(16) }, 'the local etcd member was removed from the cluster');
-        setImmediate(() => void this.stop());
-      } else if (this.transport !== null) void this.transport.removePeer(cc.nodeId);
-    } else {
-      this.confState = this.node.applyConfChange(cc);
-      const m = cc.context.length ? memberFromJson(Buffer.from(cc.context).toString('utf8')) : null;
-      if (m !== null) {
-        this.cluster.updateRaftAttributes(m.id, m.peerURLs, m.isLearner, shouldApply);
-        if (m.id !== this.id) this.transport?.updatePeer(m.id, m.peerURLs);
-      }
+    // Validation, raft, membership and peers: membership/confChange.ts.
+    const deps = { id: this.id, cluster: this.cluster, transport: this.transport, lg: this.lg, applyToRaft: (c: ConfChange) => this.node.applyConfChange(c) };
+    const out = applyMembershipConfChange(deps, cc, shouldApply);
+    this.confState = out.confState;
+    this.triggerConfChange(cc, { resp: out.err === null ? this.cluster.memberList() : null, err: out.err });
+    if (out.removedSelf) {
+      this.lg.warn({ 'local-member-id': this.id.toString(16) }, 'the member has been permanently removed from the cluster');
+      setImmediate(() => void this.stop());
     }
-    this.triggerConfChange(cc, { resp: member, err: null });
   }
 
   private triggerConfChange(cc: ConfChange, res: ApplyResult): void {
@@ -368,6 +387,7 @@ export class EtcdServer {
     this.lessor.recover(be.batchTx, () => this.kv.write());
     this.kv.restoreFrom(be);
     this.alarms.reload(be);
+    this.auth.store.recover(be.batchTx);
     this.cluster.setBackend(be);
     this.cluster.reload();
     if (this.transport !== null) {
@@ -385,10 +405,6 @@ export class EtcdServer {
 
   private async afterApply(): Promise<void> {
     if (this.fastCampaign) this.maybeCampaign();
-    if (this.becameLeader && this.isLeader()) {
-      this.becameLeader = false;
-      this.lessor.promote(this.cfg.electionMs);
-    }
     if (this.appliedIndex - this.snapshotIndex > this.cfg.snapshotCount) await this.triggerSnapshot();
   }
 
@@ -398,6 +414,25 @@ export class EtcdServer {
     this.fastCampaign = false;
     const voters = r.trk.config.voters.ids();
     if (voters.size === 1 && voters.has(this.id)) this.node.campaign();
+  }
+
+  /**
+   * etcd's adjustTicks for several members: once streams to more than one peer are up (checked
+   * every 50 ms for up to 5 s), skip all but two ticks of the first election timeout, so a fresh
+   * cluster elects quickly while a leader's heartbeat still has time to arrive first.
+   */
+  private async advanceTicksOnPeers(): Promise<void> {
+    const t = this.transport;
+    if (t === null) return;
+    for (let i = 0; i < 100 && !this.stopping; i++) {
+      await new Promise((r) => setTimeout(r, 50).unref());
+      let active = 0;
+      for (const m of this.cluster.memberList()) if (m.id !== this.id && t.activeSince(m.id) > 0) active++;
+      if (active > 1) {
+        if (this.lead === None && !this.stopping) this.r.advanceTicks(electionTicks(this.cfg) - 2);
+        return;
+      }
+    }
   }
 
   /** Snapshot of the applied state: backend made durable first, then raft snapshot, WAL release. */
@@ -442,7 +477,8 @@ export class EtcdServer {
   // ---- RaftHandler (called by the transport) ----------------------------------------------------
 
   process(m: Message): void {
-    if (this.stopping) return;
+    // Messages still count while stop() drains proposals in flight; only a stopped raft loop drops them.
+    if (this.raftStopped) return;
     this.node.step(m);
   }
 
@@ -473,9 +509,23 @@ export class EtcdServer {
     return { clusterId: this.cluster.clusterId, memberId: this.id, revision, raftTerm: this.r.hardState.term };
   }
 
+  /** The auth store over the backend, with the token provider --auth-token names. */
+  private newAuthGate(): AuthGate {
+    const tp = newTokenProvider(this.cfg.authToken ?? 'simple', {
+      indexWaiter: (i) => (i <= this.appliedIndex ? undefined : this.appliedWait.wait(i)),
+      simpleTokenTtlMs: this.cfg.authTokenTtlMs,
+      log: (msg) => this.lg.info({}, msg),
+    });
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => this.lg[level]({}, msg);
+    const store = new AuthStore(this.backend.batchTx, tp, { bcryptCost: this.cfg.bcryptCost, log });
+    return new AuthGate(store, { propose: (b, c) => this.propose(b, c), linearizableReadNotify: () => this.linearizableReadNotify(), lessor: this.lessor }, this.lg);
+  }
+
   /** Proposes a request and resolves with its apply result (etcd's processInternalRaftRequestOnce). */
-  private async propose(body: Omit<InternalRaftRequest, 'idPrefix' | 'id'>): Promise<unknown> {
+  private async propose(body: Omit<InternalRaftRequest, 'idPrefix' | 'id'>, ctx?: AuthContext): Promise<unknown> {
     if (this.stopping) throw ErrStopped;
+    const stamped = this.auth.stamp(body, ctx);
+    if (stamped !== undefined) await stamped;
     const committed = this.node.rn.raft.raftLog.committed;
     if (committed > this.appliedIndex + MAX_GAP_BETWEEN_APPLY_AND_COMMIT) throw ErrTooManyRequests;
     const req = body as InternalRaftRequest;
@@ -485,11 +535,16 @@ export class EtcdServer {
     if (data.length > this.cfg.maxRequestBytes) throw ErrRequestTooLarge;
     const id = req.id;
     const result = this.wait.register(id);
-    const timer = setTimeout(() => this.wait.trigger(id, { resp: null, err: this.timeoutError() }), this.cfg.requestTimeoutMs);
+    const start = Date.now();
+    const timer = setTimeout(() => {
+      this.metrics.server.proposalsFailed.inc();
+      this.wait.trigger(id, { resp: null, err: this.timeoutError(start) });
+    }, this.cfg.requestTimeoutMs);
     try {
       await this.node.propose(data);
     } catch (err) {
       clearTimeout(timer);
+      this.metrics.server.proposalsFailed.inc();
       this.wait.trigger(id, { resp: null, err: err as Error });
       throw this.stopping ? ErrStopped : err;
     }
@@ -500,7 +555,13 @@ export class EtcdServer {
     return res.resp;
   }
 
-  private timeoutError(): Error {
+  /**
+   * Why a proposal made at `start` timed out (etcd's parseProposeCtxErr): made within two election
+   * timeouts before the current leader was elected, it was probably lost with the old leader.
+   */
+  private timeoutError(start: number): Error {
+    const elected = this.leadElectedAt;
+    if (start < elected && start > elected - 2 * this.cfg.electionMs) return ErrTimeoutDueToLeaderFail;
     if (this.lead === None) return ErrNoLeader;
     return ErrTimeout;
   }
@@ -509,7 +570,7 @@ export class EtcdServer {
     if (this.dbSize + cost <= this.quotaBytes) return;
     if (!this.alarms.has(AlarmType.NOSPACE)) {
       this.lg.warn({ 'quota-size-bytes': this.quotaBytes, 'db-size': this.dbSize }, 'database space exceeded');
-      void this.propose({ alarm: { action: AlarmAction.ACTIVATE, memberID: this.id, alarm: AlarmType.NOSPACE } }).catch(() => {});
+      void this.internal(() => this.propose({ alarm: { action: AlarmAction.ACTIVATE, memberID: this.id, alarm: AlarmType.NOSPACE } })).catch(() => {});
     }
     throw ErrNoSpace;
   }
@@ -524,68 +585,159 @@ export class EtcdServer {
 
   // ---- the API ----------------------------------------------------------------------------------
 
-  async range(r: RangeRequest): Promise<RangeResponse> {
+  async range(r: RangeRequest, ctx?: AuthContext): Promise<RangeResponse> {
     if (!r.serializable) await this.linearizableReadNotify();
     else if (this.stopping) throw ErrStopped;
-    return this.applier.range(r);
+    if (!this.auth.store.isAuthEnabled()) return this.applier.range(r);
+    return this.auth.serialize(ctx, (ai) => this.auth.store.isRangePermitted(ai, r.key, r.rangeEnd), () => this.applier.range(r));
   }
 
-  put(r: PutRequest): Promise<PutResponse> {
+  put(r: PutRequest, ctx?: AuthContext): Promise<PutResponse> {
     this.checkQuota(r.key.length + (r.value?.length ?? 0));
-    return this.propose({ put: r }) as Promise<PutResponse>;
+    return this.propose({ put: r }, ctx) as Promise<PutResponse>;
   }
 
-  deleteRange(r: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    return this.propose({ deleteRange: r }) as Promise<DeleteRangeResponse>;
+  deleteRange(r: DeleteRangeRequest, ctx?: AuthContext): Promise<DeleteRangeResponse> {
+    return this.propose({ deleteRange: r }, ctx) as Promise<DeleteRangeResponse>;
   }
 
-  async txn(r: TxnRequest): Promise<TxnResponse> {
+  async txn(r: TxnRequest, ctx?: AuthContext): Promise<TxnResponse> {
     if (isTxnReadOnly(r)) {
       if (!isTxnSerializable(r)) await this.linearizableReadNotify();
-      return this.applier.readTxn(r);
+      if (!this.auth.store.isAuthEnabled()) return this.applier.readTxn(r);
+      return this.auth.serialize(ctx, (ai) => checkTxnAuth(this.auth.store, ai, r), () => this.applier.readTxn(r));
     }
     this.checkQuota(txnCost(r));
-    return this.propose({ txn: r }) as Promise<TxnResponse>;
+    return this.propose({ txn: r }, ctx) as Promise<TxnResponse>;
   }
 
-  compact(r: CompactionRequest): Promise<CompactionResponse> {
-    return this.propose({ compaction: r }) as Promise<CompactionResponse>;
+  compact(r: CompactionRequest, ctx?: AuthContext): Promise<CompactionResponse> {
+    return this.propose({ compaction: r }, ctx) as Promise<CompactionResponse>;
   }
 
-  leaseGrant(r: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  async leaseGrant(r: LeaseGrantRequest, ctx?: AuthContext): Promise<LeaseGrantResponse> {
     this.checkQuota(64);
     let id = r.ID ?? 0n;
     // No ID given: a random positive int64 from the request ID generator, as etcd does.
     while (id === 0n) id = this.idGen.nextFull() & 0x7fff_ffff_ffff_ffffn;
-    return this.propose({ leaseGrant: { TTL: r.TTL, ID: id } }) as Promise<LeaseGrantResponse>;
+    await this.auth.requireAuthInfo(ctx);
+    return this.propose({ leaseGrant: { TTL: r.TTL, ID: id } }, ctx) as Promise<LeaseGrantResponse>;
   }
 
-  leaseRevoke(r: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
-    return this.propose({ leaseRevoke: r }) as Promise<LeaseRevokeResponse>;
+  async leaseRevoke(r: LeaseRevokeRequest, ctx?: AuthContext): Promise<LeaseRevokeResponse> {
+    if (ctx !== ROOT_CONTEXT) await this.auth.requireAuthInfo(ctx);
+    return this.propose({ leaseRevoke: r }, ctx) as Promise<LeaseRevokeResponse>;
   }
 
-  /** Renews a lease; resolves with its TTL. Throws ErrLeaseNotFound; only the leader renews. */
-  async leaseRenew(id: bigint): Promise<number> {
+  /**
+   * Renews a lease; resolves with its TTL. Only the leader's lessor renews: a follower (or a
+   * leader not yet promoted) forwards to the leader's peer listener, retrying until the request
+   * timeout. Throws ErrLeaseNotFound, ErrNoLeader or ErrTimeout.
+   */
+  async leaseRenew(id: bigint, ctx?: AuthContext): Promise<number> {
     if (this.stopping) throw ErrStopped;
-    if (!this.isLeader()) {
-      if (this.lead === None) throw ErrNoLeader;
-      throw ErrNotPrimary;
+    await this.auth.checkLeaseKeys(ctx, [id], true);
+    if (this.isLeader()) {
+      try {
+        return await this.renewLocal(id);
+      } catch (err) {
+        if (err !== ErrNotPrimary) throw err;
+      }
     }
-    return this.lessor.renew(id);
+    return this.forwardToLeader(
+      () => this.renewLocal(id),
+      (url, ms) => this.leaseClient.renew(url, id, ms),
+    );
   }
 
-  async leaseTimeToLive(r: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
-    const t = this.lessor.timeToLive(r.ID, r.keys ?? false);
+  async leaseTimeToLive(r: LeaseTimeToLiveRequest, ctx?: AuthContext): Promise<LeaseTimeToLiveResponse> {
+    if (this.stopping) throw ErrStopped;
+    const keys = r.keys ?? false;
+    await this.auth.requireAuthInfo(ctx);
+    if (keys) await this.auth.checkLeaseKeys(ctx, [r.ID], false);
+    const t = this.isLeader()
+      ? await this.timeToLiveLocal(r.ID, keys)
+      : await this.forwardToLeader(
+          () => this.timeToLiveLocal(r.ID, keys),
+          (url, ms) => this.leaseClient.timeToLive(url, r.ID, keys, ms),
+        );
     return {
       header: this.header(),
-      ID: t.id,
+      ID: r.ID,
       TTL: t.ttl,
       grantedTTL: t.grantedTtl,
       keys: t.keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.byteLength)),
     };
   }
 
-  async leaseLeases(): Promise<LeaseLeasesResponse> {
+  /** LeaseLocal: renews on this member's lessor once it applied what is committed. */
+  async renewLocal(id: bigint): Promise<number> {
+    await this.waitAppliedIndex();
+    return this.lessor.renew(id);
+  }
+
+  /** LeaseLocal: the lease as this member's lessor sees it. */
+  async timeToLiveLocal(id: bigint, keys: boolean): Promise<LeaseTtl> {
+    await this.waitAppliedIndex();
+    const t = this.lessor.timeToLive(id, keys);
+    return { ttl: t.ttl, grantedTtl: t.grantedTtl, keys: t.keys };
+  }
+
+  /**
+   * Runs a lease request on the leader (etcd sends renewals outside raft): locally when this
+   * member leads, else over HTTP to each of the leader's peer URLs, retrying every 50 ms until the
+   * request timeout. ErrLeaseNotFound ends the retries.
+   */
+  private async forwardToLeader<T>(local: () => Promise<T>, remote: (peerUrl: string, timeoutMs: number) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.cfg.requestTimeoutMs;
+    while (!this.stopping) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const lead = this.lead;
+      const leader = lead === None ? undefined : this.cluster.member(lead);
+      try {
+        if (lead === this.id) return await local();
+        // One attempt may not use the whole budget: a leader gone silent must not hold up retries.
+        const attemptMs = Math.min(left, 1000 + 2 * this.cfg.electionMs);
+        for (const url of leader?.peerURLs ?? []) {
+          try {
+            return await remote(url, attemptMs);
+          } catch (err) {
+            if (err === ErrLeaseNotFound) throw err;
+          }
+        }
+      } catch (err) {
+        if (err === ErrLeaseNotFound) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (this.stopping) throw ErrStopped;
+    throw this.lead === None ? ErrNoLeader : ErrTimeout;
+  }
+
+  /** Waits until everything committed when called is applied (etcd's waitAppliedIndex, 1 s). */
+  private async waitAppliedIndex(): Promise<void> {
+    const committed = this.node.rn.raft.raftLog.committed;
+    if (this.appliedIndex >= committed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(ErrTimeoutWaitAppliedIndex), APPLY_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.appliedWait.wait(committed), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Serves what the peer listener does not route to raft: lease forwarding, /members, /version. */
+  servePeer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean {
+    return serveLeaseHttp(this, stream, headers) || servePeerInfo(this, stream, headers) || serveHashKV(this, stream, headers) ||
+      servePromoteHttp(this, stream, headers);
+  }
+
+  async leaseLeases(ctx?: AuthContext): Promise<LeaseLeasesResponse> {
+    await this.auth.checkLeaseKeys(ctx, null, false);
     return { header: this.header(), leases: this.lessor.leases().map((l) => ({ ID: l.id })) };
   }
 
@@ -602,21 +754,51 @@ export class EtcdServer {
   }
 
   /** One client watch stream (a gRPC Watch call). */
-  watchStream(): ServerWatchStream {
+  watchStream(ctx?: AuthContext): AuthWatchStream {
     if (this.stopping) throw ErrStopped;
-    return new ServerWatchStream(this.kv.newWatchStream());
+    return this.auth.guardWatch(new ServerWatchStream(this.kv.newWatchStream()), ctx);
   }
 
   versions(): { server: string; cluster: string } {
     return { server: SERVER_VERSION, cluster: CLUSTER_VERSION };
   }
 
-  async hashKV(revision: number): Promise<HashKVResponse> {
+  // ---- maintenance (logic in maintenance.ts and corrupt.ts) ----
+
+  /** --experimental-initial-corrupt-check: compare hashes with peers before start(); throws on a mismatch. */
+  async checkInitialHashKV(): Promise<void> {
+    if (this.cfg.initialCorruptCheck) await this.corruption.initialCheck();
+  }
+
+  async defragment(): Promise<void> {
+    await maintenance.defragment(this);
+    this.refreshDbSize();
+  }
+
+  snapshot(): Promise<maintenance.SnapshotSource> {
+    return maintenance.snapshot(this);
+  }
+
+  hash(): Promise<maintenance.HashResponse> {
+    return maintenance.hash(this);
+  }
+
+  moveLeader(transferee: bigint, timeoutMs?: number): Promise<void> {
+    return maintenance.moveLeader(this, transferee, timeoutMs);
+  }
+
+  downgrade(r: maintenance.DowngradeRequest): Promise<maintenance.DowngradeResponse> {
+    return this.downgrades.downgrade(this, r);
+  }
+
+  async hashKV(revision: number, ctx?: AuthContext): Promise<HashKVResponse> {
+    await this.auth.checkAdmin(ctx);
     const { hash, currentRev } = this.kv.hashByRev(revision);
     return { header: this.header(currentRev), hash: hash.hash, compactRevision: hash.compactRevision };
   }
 
-  async memberList(): Promise<MemberListResponse> {
+  async memberList(linearizable = false): Promise<MemberListResponse> {
+    if (linearizable) await this.linearizableReadNotify();
     return {
       header: this.header(),
       members: this.cluster.memberList().map((m) => ({
@@ -627,6 +809,65 @@ export class EtcdServer {
         isLearner: m.isLearner,
       })),
     };
+  }
+
+  // ---- membership requests (logic and safety checks in membership/reconfig.ts) ----
+
+  async memberAdd(r: { peerURLs: string[]; isLearner: boolean }, ctx?: AuthContext): Promise<reconfig.PbMemberList & { member: Member }> {
+    await this.auth.checkAdmin(ctx);
+    return reconfig.memberAdd(this, r.peerURLs, r.isLearner);
+  }
+
+  async memberRemove(r: { ID: bigint }, ctx?: AuthContext): Promise<reconfig.PbMemberList> {
+    await this.auth.checkAdmin(ctx);
+    return reconfig.memberRemove(this, r.ID);
+  }
+
+  async memberUpdate(r: { ID: bigint; peerURLs: string[] }, ctx?: AuthContext): Promise<reconfig.PbMemberList> {
+    await this.auth.checkAdmin(ctx);
+    return reconfig.memberUpdate(this, r.ID, r.peerURLs);
+  }
+
+  async memberPromote(r: { ID: bigint }, ctx?: AuthContext): Promise<reconfig.PbMemberList> {
+    await this.auth.checkAdmin(ctx);
+    return reconfig.memberPromote(this, r.ID, () => this.stopping);
+  }
+
+  /** A promotion forwarded by another member (this one should be the leader). */
+  promoteLocal(id: bigint): ReturnType<typeof reconfig.promoteLocal> {
+    return reconfig.promoteLocal(this, id);
+  }
+
+  /** Learners serve only serializable reads and Status (the API layer refuses the rest). */
+  isLearner(): boolean {
+    return this.cluster.isLocalMemberLearner();
+  }
+
+  /** Proposes a conf change; resolves with the members once it is applied (etcd's configure). */
+  async configure(cc: ConfChange): Promise<ReturnType<RaftCluster['memberList']>> {
+    if (this.stopping) throw ErrStopped;
+    cc.id = this.idGen.nextFull();
+    const id = Number(cc.id & 0xffff_ffff_ffffn);
+    const result = this.wait.register(id);
+    const start = Date.now();
+    const timer = setTimeout(() => this.wait.trigger(id, { resp: null, err: this.timeoutError(start) }), this.cfg.requestTimeoutMs);
+    try {
+      await this.node.proposeConfChange(cc);
+    } catch (err) {
+      clearTimeout(timer);
+      this.wait.trigger(id, { resp: null, err: err as Error });
+      throw this.stopping ? ErrStopped : err;
+    }
+    const res = await result;
+    clearTimeout(timer);
+    if (res.err !== null) throw res.err;
+    // Let raft advance past the change first, or a next change could find it still pending.
+    await new Promise((r) => setImmediate(r));
+    this.lg.info(
+      { 'local-member-id': this.id.toString(16), 'raft-conf-change': ConfChangeType[cc.type], 'raft-conf-change-node-id': cc.nodeId.toString(16) },
+      'applied a configuration change through raft',
+    );
+    return res.resp as ReturnType<RaftCluster['memberList']>;
   }
 
   async status(): Promise<StatusResponse> {
@@ -647,6 +888,12 @@ export class EtcdServer {
 
   /** etcd's /health: no alarm, a leader, and a read that succeeds. */
   async isHealthy(serializable = false): Promise<HealthResult> {
+    const h = await this.checkHealth(serializable);
+    (h.health ? this.metrics.server.healthSuccess : this.metrics.server.healthFailures).inc();
+    return h;
+  }
+
+  private async checkHealth(serializable: boolean): Promise<HealthResult> {
     const alarms = this.alarms.get();
     if (alarms.length > 0) {
       return { health: false, reason: `ALARM ${alarms.map((a) => ALARM_NAMES[a.alarm]).join(',')}` };
@@ -673,8 +920,11 @@ export class EtcdServer {
     for (let batch = q.poll(); batch !== undefined; batch = q.poll()) {
       if (!this.isLeader()) continue;
       for (const l of batch) {
-        this.leaseRevoke({ ID: l.id }).then(
-          () => this.lg.debug({ 'lease-id': l.id.toString(16) }, 'revoked expired lease'),
+        this.internal(() => this.leaseRevoke({ ID: l.id }, ROOT_CONTEXT)).then(
+          () => {
+            this.metrics.server.leaseExpired.inc();
+            this.lg.debug({ 'lease-id': l.id.toString(16) }, 'revoked expired lease');
+          },
           (err: Error) => {
             if (err !== ErrLeaseNotFound && err !== ErrStopped) {
               this.lg.warn({ 'lease-id': l.id.toString(16), error: err.message }, 'failed to revoke lease');
@@ -685,13 +935,23 @@ export class EtcdServer {
     }
   }
 
+  /** Runs a proposal of the server's own: stop() does not wait for it to be applied. */
+  private async internal<T>(propose: () => Promise<T>): Promise<T> {
+    this.internalPending++;
+    try {
+      return await propose();
+    } finally {
+      this.internalPending--;
+    }
+  }
+
   /** Publishes this member's name and client URLs through raft (etcd's publishV3), retrying. */
   private async publish(): Promise<void> {
     while (!this.stopping) {
       try {
-        await this.propose({
-          memberAttrSet: { memberID: this.id, name: this.cfg.name, clientUrls: this.cfg.clientUrls },
-        });
+        await this.internal(() =>
+          this.propose({ memberAttrSet: { memberID: this.id, name: this.cfg.name, clientUrls: this.cfg.clientUrls } }),
+        );
         this.lg.info(
           { 'local-member-id': this.id.toString(16), 'client-urls': this.cfg.clientUrls },
           'published local member to cluster through raft',
@@ -722,17 +982,22 @@ export class EtcdServer {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.compactor.stop();
+    await this.corruption.stop();
     const deadline = Date.now() + this.cfg.requestTimeoutMs;
-    while (this.wait.size > 0 && Date.now() < deadline && this.fatal === null && this.started) {
+    // Client proposals get to finish; the server's own ones are simply abandoned.
+    while (this.wait.size > this.internalPending && Date.now() < deadline && this.fatal === null && this.started) {
       await new Promise((r) => setTimeout(r, 5));
     }
     this.reads.stop();
+    this.raftStopped = true;
     await this.r.stop();
     this.wait.triggerAll({ resp: null, err: ErrStopped });
     this.appliedWait.releaseAll();
     this.lessor.stop();
+    this.leaseClient.close();
     if (this.transport !== null) await this.transport.stop().catch(() => {});
     this.kv.close();
+    this.auth.store.close();
     await this.kv.settle().catch(() => {});
     await this.backend.close().catch((err: Error) => this.lg.error({ error: err.message }, 'failed to close backend'));
     await this.b.wal.close().catch((err: Error) => this.lg.error({ error: err.message }, 'failed to close WAL'));

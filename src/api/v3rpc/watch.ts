@@ -86,7 +86,7 @@ class ServerWatchStream {
   ) {
     this.ws = s.watchStream(call.ctx);
     this.ws.onResponse((r) => this.onWatchResponse(r));
-    call.onMessage = (req) => this.onRequest(req);
+    call.onMessage = (req) => this.enqueue(req);
     // etcd keeps serving a stream whose client stopped sending, until the client goes away.
     call.onHalfClose = () => {};
     call.onCancel = () => this.close();
@@ -104,6 +104,23 @@ class ServerWatchStream {
 
   private send(r: WatchResponse): void {
     if (!this.call.write(r)) this.close();
+  }
+
+  /** Requests wait, in order, while the stream's credentials are looked up (auth). */
+  private held: WatchRequest[] | null = null;
+
+  private enqueue(req: WatchRequest): void {
+    if (this.held !== null) {
+      this.held.push(req);
+      return;
+    }
+    const wait = this.ws.ready?.();
+    if (wait === undefined) return this.onRequest(req);
+    const held = (this.held = [req]);
+    void wait.then(() => {
+      this.held = null;
+      for (const r of held) this.enqueue(r);
+    });
   }
 
   private onRequest(req: WatchRequest): void {

@@ -212,9 +212,12 @@ export class Reader {
       case 1:
         this.pos += 8;
         return;
-      case 2:
-        this.pos += this.varint();
+      case 2: {
+        // Read the length first: `pos += varint()` would add to the position before the varint.
+        const len = this.varint();
+        this.pos += len;
         return;
+      }
       case 5:
         this.pos += 4;
         return;

@@ -30,6 +30,7 @@ import type {
   RequestOp,
   TxnRequest,
 } from './rpc.js';
+import { authBodySize, authField, readAuthBody, readHeader, writeAuthBody, writeHeader, headerSize, HEADER_FIELD, type AuthRaftRequest, type RequestHeader } from './authRequests.js';
 
 export interface MemberAttrSetRequest {
   memberID: bigint;
@@ -52,6 +53,10 @@ export interface InternalRaftRequest {
   leaseCheckpoint?: LeaseCheckpointRequest;
   alarm?: AlarmRequest;
   memberAttrSet?: MemberAttrSetRequest;
+  /** Who proposed it (auth enabled and a token sent): checked when applied. */
+  header?: RequestHeader;
+  /** An auth request (AuthEnable, UserAdd, Authenticate …). */
+  auth?: AuthRaftRequest;
 }
 
 const TWO_32 = 4294967296;
@@ -289,7 +294,10 @@ export function encodeInternalRaftRequest(r: InternalRaftRequest): Buffer {
   else if (r.alarm) ((body = alarmSize(r.alarm)), (field = 10));
   else if (r.leaseCheckpoint) ((body = checkpointsSize(r.leaseCheckpoint)), (field = 11));
   else if (r.memberAttrSet) ((body = memberAttrSetSize(r.memberAttrSet)), (field = 1301));
+  else if (r.auth) ((body = authBodySize(r.auth)), (field = authField(r.auth)));
   if (field !== 0) n += sizeVarint(field * 8 + 2) + sizeVarint(body) + body;
+  const hdr = r.header ? headerSize(r.header) : -1;
+  if (hdr >= 0) n += 2 + sizeVarint(hdr) + hdr;
   const w = new Writer(n);
   w.tag(1, 0);
   writeId(w, r.idPrefix, r.id);
@@ -321,6 +329,10 @@ export function encodeInternalRaftRequest(r: InternalRaftRequest): Buffer {
     w.message(2, attributesSize(m));
     if (m.name !== '') writeString(w, 1, m.name);
     for (const u of m.clientUrls) writeString(w, 2, u);
+  } else if (r.auth) writeAuthBody(w, r.auth);
+  if (r.header) {
+    w.message(HEADER_FIELD, hdr);
+    writeHeader(w, r.header);
   }
   if (w.pos !== n) throw new Error(`raftInternal: encoded ${w.pos} bytes, expected ${n}`);
   return w.buf;
@@ -557,7 +569,10 @@ export function decodeInternalRaftRequest(buf: Uint8Array): InternalRaftRequest 
         break;
       }
       case 1301 * 8 + 2: r.memberAttrSet = readMemberAttrSet(rd.sub()); break;
-      default: rd.skip(tag & 7);
+      case HEADER_FIELD * 8 + 2: r.header = readHeader(rd.sub()); break;
+      default:
+        if ((tag & 7) === 2 && tag >= 1000 * 8) r.auth = readAuthBody(tag >>> 3, rd.sub()) ?? r.auth;
+        else rd.skip(tag & 7);
     }
   }
   return r;

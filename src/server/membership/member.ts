@@ -34,3 +34,16 @@ export function memberFromJson(text: string): Member {
     isLearner: o.isLearner ?? false,
   };
 }
+
+/**
+ * The context of a promote conf change (etcd's ConfigChangeContext with only the ID set):
+ * an AddNode for an existing learner, told apart from an add by "isPromote".
+ */
+export function promoteContextJson(id: bigint): string {
+  return `{"id":${id.toString()},"peerURLs":null,"isPromote":true}`;
+}
+
+/** Whether an AddNode context is a promotion (ConfigChangeContext.IsPromote). */
+export function isPromoteContext(text: string): boolean {
+  return /"isPromote"\s*:\s*true/.test(text);
+}
