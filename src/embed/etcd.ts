@@ -167,7 +167,7 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
     'starting an etcd server',
   );
   const security = await configureSecurity(cfg, lg);
-  const server = await EtcdServer.create(scfg);
+  const server = await EtcdServer.create({ ...scfg, peerTls: security.peerClient });
   const peerServers: PeerServer[] = [];
   let clients: ClientServer | null = null;
   let metricsListener: MetricsListener | null = null;

@@ -1,6 +1,7 @@
 // What the server needs to start (etcd's config.ServerConfig), built by embed from the flags; and
 // the logger shape it writes to (pino's: an object of fields, then the message).
 
+import type { SecureClientSessionOptions } from 'node:http2';
 import type { EtcdMetrics } from './metrics.js';
 
 export interface ServerLogger {
@@ -60,6 +61,8 @@ export interface ServerConfig {
   corruptCheckTimeMs?: number;
   /** The Prometheus registry to record into; omitted: the server creates its own. */
   metrics?: EtcdMetrics;
+  /** TLS options for dialing other members' https peer URLs (lease forwarding, HashKV). */
+  peerTls?: SecureClientSessionOptions;
 }
 
 export function defaultServerConfig(overrides: Partial<ServerConfig> & Pick<ServerConfig, 'dataDir'>): ServerConfig {

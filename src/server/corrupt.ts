@@ -11,6 +11,7 @@ import { ErrCompacted, ErrFutureRev } from '../storage/mvcc/errors.js';
 import type { KeyValueHash } from '../storage/mvcc/hash.js';
 import type { ServerLogger } from './config.js';
 import { AlarmAction, AlarmType, type AlarmRequest, type AlarmResponse } from './etcdserverpb/rpc.js';
+import { PeerSessions } from './peerSessions.js';
 
 export const PEER_HASHKV_PATH = '/members/hashkv';
 
@@ -87,14 +88,13 @@ function reply(stream: http2.ServerHttp2Stream, status: number, body: string, ex
 
 /** HTTP/2 client for peers' /members/hashkv; one cached session per peer origin. */
 export class HashKVClient {
-  private readonly sessions = new Map<string, http2.ClientHttp2Session>();
-  private closed = false;
+  constructor(private readonly sessions: PeerSessions = new PeerSessions()) {}
 
   /** The peer's HashKV at `rev`; rejects with mvcc ErrCompacted / ErrFutureRev as the peer reports. */
   fetch(peerUrl: string, rev: number, timeoutMs: number): Promise<PeerHashKV> {
-    if (this.closed) return Promise.reject(new Error('hashkv client closed'));
+    if (this.sessions.isClosed()) return Promise.reject(new Error('hashkv client closed'));
     const origin = new URL(peerUrl).origin;
-    const session = this.session(origin);
+    const session = this.sessions.get(origin);
     return new Promise<PeerHashKV>((resolve, reject) => {
       let req: http2.ClientHttp2Stream;
       try {
@@ -130,22 +130,7 @@ export class HashKVClient {
   }
 
   close(): void {
-    this.closed = true;
-    for (const s of this.sessions.values()) s.destroy();
-    this.sessions.clear();
-  }
-
-  private session(origin: string): http2.ClientHttp2Session {
-    const cached = this.sessions.get(origin);
-    if (cached !== undefined && !cached.closed && !cached.destroyed) return cached;
-    const s = http2.connect(origin);
-    s.on('error', () => {}); // surfaces on the request
-    s.once('close', () => {
-      if (this.sessions.get(origin) === s) this.sessions.delete(origin);
-    });
-    s.unref();
-    this.sessions.set(origin, s);
-    return s;
+    this.sessions.close();
   }
 }
 

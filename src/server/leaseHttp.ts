@@ -7,6 +7,7 @@
 import * as http2 from 'node:http2';
 import { ErrLeaseNotFound } from '../lease/index.js';
 import { Reader, Writer, sizeBoolField, sizeInt64Field, sizeIntField, sizeLenField } from './etcdserverpb/proto.js';
+import { PeerSessions } from './peerSessions.js';
 
 export const LEASE_PATH = '/leases';
 export const LEASE_INTERNAL_PATH = '/leases/internal';
@@ -215,8 +216,7 @@ function reply(stream: http2.ServerHttp2Stream, status: number, body: Buffer | s
 
 /** HTTP/2 client for the leader's lease endpoints; one cached session per peer origin. */
 export class LeaseClient {
-  private readonly sessions = new Map<string, http2.ClientHttp2Session>();
-  private closed = false;
+  constructor(private readonly sessions: PeerSessions = new PeerSessions()) {}
 
   async renew(peerUrl: string, id: bigint, timeoutMs: number): Promise<number> {
     const out = await this.post(peerUrl, LEASE_PATH, encodeKeepAliveRequest(id), timeoutMs);
@@ -229,29 +229,13 @@ export class LeaseClient {
   }
 
   close(): void {
-    this.closed = true;
-    for (const s of this.sessions.values()) s.destroy();
-    this.sessions.clear();
-  }
-
-  private session(origin: string): http2.ClientHttp2Session {
-    let s = this.sessions.get(origin);
-    if (s !== undefined && !s.closed && !s.destroyed) return s;
-    s = http2.connect(origin);
-    s.on('error', () => {}); // surfaces on the request
-    const created = s;
-    created.once('close', () => {
-      if (this.sessions.get(origin) === created) this.sessions.delete(origin);
-    });
-    created.unref();
-    this.sessions.set(origin, created);
-    return created;
+    this.sessions.close();
   }
 
   private post(peerUrl: string, path: string, body: Buffer, timeoutMs: number): Promise<Buffer> {
-    if (this.closed) return Promise.reject(new LeaseHttpError('lease client closed'));
+    if (this.sessions.isClosed()) return Promise.reject(new LeaseHttpError('lease client closed'));
     const origin = new URL(peerUrl).origin;
-    const session = this.session(origin);
+    const session = this.sessions.get(origin);
     return new Promise<Buffer>((resolve, reject) => {
       let req: http2.ClientHttp2Stream;
       try {

@@ -100,7 +100,8 @@ import { CLUSTER_VERSION, SERVER_VERSION } from './version.js';
 import { ServerWatchStream } from './watchStream.js';
 import { WaitIndex, Wait } from './wait.js';
 import { Compactor } from './compactor.js';
-import { CorruptionChecker, serveHashKV } from './corrupt.js';
+import { CorruptionChecker, HashKVClient, serveHashKV } from './corrupt.js';
+import { PeerSessions } from './peerSessions.js';
 import * as maintenance from './maintenance.js';
 
 /** Proposals allowed to be committed but not yet applied before new ones are refused (etcd). */
@@ -138,8 +139,10 @@ export class EtcdServer implements LeaseLocal {
   private readonly reads: ReadIndexBatcher;
   private readonly idGen: IdGenerator;
   private readonly compactor: Compactor;
-  private readonly leaseClient = new LeaseClient();
-  private readonly corruption = new CorruptionChecker(this);
+  /** Sessions to other members' peer URLs for lease forwarding and HashKV checks. */
+  private readonly peerSessions: PeerSessions;
+  private readonly leaseClient: LeaseClient;
+  private readonly corruption: CorruptionChecker;
   private readonly downgrades = new maintenance.Downgrades();
   /** This member's Prometheus registry (served on /metrics). */
   readonly metrics: EtcdMetrics;
@@ -171,6 +174,9 @@ export class EtcdServer implements LeaseLocal {
     this.cfg = cfg;
     this.lg = cfg.logger;
     this.b = b;
+    this.peerSessions = new PeerSessions(cfg.peerTls);
+    this.leaseClient = new LeaseClient(this.peerSessions);
+    this.corruption = new CorruptionChecker(this, new HashKVClient(this.peerSessions));
     this.id = b.id;
     this.cluster = b.cluster;
     this.backend = b.backend;
@@ -359,7 +365,8 @@ export class EtcdServer implements LeaseLocal {
 
   private applyConfChange(cc: ConfChange, shouldApply: boolean): void {
     // Validation, raft, membership and peers: membership/confChange.ts.
-    const deps = { id: this.id, cluster: this.cluster, transport: this.transport, lg: this.lg, applyToRaft: (c: ConfChange) => this.node.applyConfChange(c) };
+    const applyToRaft = (c: ConfChange) => this.node.applyConfChange(c);
+    const deps = { id: this.id, cluster: this.cluster, transport: this.transport, lg: this.lg, applyToRaft };
     const out = applyMembershipConfChange(deps, cc, shouldApply);
     this.confState = out.confState;
     this.triggerConfChange(cc, { resp: out.err === null ? this.cluster.memberList() : null, err: out.err });
@@ -994,7 +1001,7 @@ export class EtcdServer implements LeaseLocal {
     this.wait.triggerAll({ resp: null, err: ErrStopped });
     this.appliedWait.releaseAll();
     this.lessor.stop();
-    this.leaseClient.close();
+    this.peerSessions.close();
     if (this.transport !== null) await this.transport.stop().catch(() => {});
     this.kv.close();
     this.auth.store.close();

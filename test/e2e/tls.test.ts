@@ -336,6 +336,18 @@ describe('peer TLS', { skip: NO_OPENSSL }, () => {
         );
       }
 
+      // Lease renewals on a follower are forwarded to the leader over the TLS peer port.
+      const follower = ms.find((m) => !statuses.some((s) => s.Endpoint === httpsEndpoint(m) && String(s.Status.header.member_id) === leader))!;
+      const grant = await ctl(httpsEndpoint(follower), clientCreds(), ['lease', 'grant', '60']);
+      assert.equal(grant.code, 0, grant.stderr);
+      const leaseId = /lease ([0-9a-f]+) granted/.exec(grant.stdout)![1]!;
+      const keep = await ctl(httpsEndpoint(follower), clientCreds(), ['lease', 'keep-alive', '--once', leaseId]);
+      assert.equal(keep.code, 0, keep.stderr);
+      assert.match(keep.stdout, new RegExp(`lease ${leaseId} keepalived with TTL\\(\\d+\\)`));
+      const ttl = await ctl(httpsEndpoint(follower), clientCreds(), ['lease', 'timetolive', leaseId]);
+      assert.equal(ttl.code, 0, ttl.stderr);
+      assert.match(ttl.stdout, /granted with TTL\(60s\), remaining\(\d+s\)/);
+
       // The member list shows https peer and client URLs.
       const list = await ctl(all, clientCreds(), ['member', 'list', '-w', 'json']);
       assert.equal(list.code, 0, list.stderr);
