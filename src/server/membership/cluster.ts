@@ -247,6 +247,26 @@ export class RaftCluster {
   }
 
   /**
+   * Whether a conf change replayed after a restart (its entry already in the backend, which
+   * membership was loaded from) was accepted when first applied, judged from the outcome: an
+   * added member is still here or was removed since; a promoted one is still here; a removed
+   * one is gone. Rejected changes must reach raft as no-ops again, or its configuration would
+   * differ from the one it had before the restart.
+   */
+  wasAccepted(ch: MembershipChange): boolean {
+    switch (ch.kind) {
+      case 'add':
+        return this.members.has(ch.member.id) || this.removed.has(ch.member.id);
+      case 'promote':
+        return this.members.has(ch.id);
+      case 'remove':
+        return !this.members.has(ch.id);
+      case 'update':
+        return true; // raft does not change its configuration for UpdateNode
+    }
+  }
+
+  /**
    * Adding a voting member keeps a quorum of started (published) voters, counting the new one
    * as not started; a one-member cluster may always grow to two (etcd's restore procedure).
    */

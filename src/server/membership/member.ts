@@ -47,3 +47,11 @@ export function promoteContextJson(id: bigint): string {
 export function isPromoteContext(text: string): boolean {
   return /"isPromote"\s*:\s*true/.test(text);
 }
+
+/** Splits a JSON array of members (GET /members) without losing 64-bit IDs. */
+export function membersFromJsonArray(text: string): Member[] {
+  const out: Member[] = [];
+  // Member objects hold no nested objects, so each runs from '{' to the next '}'.
+  for (const m of text.matchAll(/\{[^{}]*\}/g)) out.push(memberFromJson(m[0]));
+  return out;
+}
