@@ -55,11 +55,12 @@ export async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    // The server stopped by itself (removed from the cluster, fatal error).
+    // The server stopped by itself: removed from the cluster (exit 0, as etcd) or a fatal error.
     void e.server.done.then(() => {
       if (exiting) return;
       exiting = true;
-      void e.close().then(() => resolve(1), () => resolve(1));
+      const code = e.server.removed ? 0 : 1;
+      void e.close().then(() => resolve(code), () => resolve(1));
     });
   });
 }

@@ -168,6 +168,8 @@ export class EtcdServer implements LeaseLocal {
   private dbSize = 0;
   /** Resolves when the server stopped on its own (removed, fatal error). */
   readonly done: Promise<void>;
+  /** Set when this member stopped because it was removed from the cluster (a clean exit, as etcd's). */
+  removed = false;
   private resolveDone!: () => void;
 
   private constructor(cfg: ServerConfig, b: Bootstrapped) {
@@ -371,6 +373,7 @@ export class EtcdServer implements LeaseLocal {
     this.confState = out.confState;
     this.triggerConfChange(cc, { resp: out.err === null ? this.cluster.memberList() : null, err: out.err });
     if (out.removedSelf) {
+      this.removed = true;
       this.lg.warn({ 'local-member-id': this.id.toString(16) }, 'the member has been permanently removed from the cluster');
       setImmediate(() => void this.stop());
     }

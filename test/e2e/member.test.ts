@@ -468,6 +468,8 @@ describe(`etcdctl member (${SERVER})`, () => {
       assert.equal(rm.stdout, `Member ${id2} removed from cluster ${a1.clusterId}\n`);
       await waitUntil(() => !m2.running, 10_000, () => `removed member m2 still runs\n${m2.tail()}`);
       assert.match(m2.log, /the member has been permanently removed from the cluster/);
+      await m2.exited;
+      assert.equal(m2.code, 0, `a removed member exits cleanly\n${m2.tail()}`);
       assert.deepEqual((await memberList(e0)).map((m) => m.name).sort(), ['m0', 'm1']);
       expectFailure(await ctl(e0, ['member', 'remove', id2]), 'NotFound', 'etcdserver: member not found', 'remove again');
     } catch (e) {
