@@ -4,7 +4,8 @@
 //   with replicating), then persist; follower: persist, then send;
 //   persist = snapshot file + WAL snapshot marker (if any), then `wal.save(hardState, entries)`:
 //   one write and at most one fdatasync per Ready, then MemoryStorage;
-//   then apply the committed entries (synchronously, one backend batch), then advance().
+//   then apply the committed entries (synchronously, one backend batch), then advance(). Committed
+//   entries that were already durable are applied while the WAL write/fdatasync is in flight.
 // Node batches proposals: while one Ready is being persisted the next proposals pile up in raft
 // and go out together in the next Ready, so a busy server does one fsync for many writes.
 import {
@@ -12,6 +13,7 @@ import {
   emptyHardState,
   isEmptySnap,
   type Entry,
+  EntryType,
   type HardState,
   type Message,
   type MemoryStorage,
@@ -104,7 +106,20 @@ export class RaftNode {
       await this.snapshotter.saveSnap(snap);
     }
     const hs = rd.hardState;
-    if (hs !== null || rd.entries.length !== 0) await this.wal.save(hs ?? emptyHardState(), rd.entries);
+    const committed = rd.committedEntries;
+    const early = hasSnap ? 0 : durablePrefix(committed, rd.entries);
+    const saving = hs !== null || rd.entries.length !== 0 ? this.wal.save(hs ?? emptyHardState(), rd.entries) : null;
+    if (early !== 0) {
+      // Committed entries already on disk are applied while this Ready's WAL write and fdatasync
+      // run (etcd applies in parallel with saving): their responses leave a whole fsync earlier.
+      try {
+        hooks.applyEntries(early === committed.length ? committed : committed.slice(0, early));
+      } catch (err) {
+        await saving?.catch(() => {});
+        throw err;
+      }
+    }
+    if (saving !== null) await saving;
     if (hs !== null) this.hardState = hs;
     if (hasSnap) {
       const m = snap.metadata;
@@ -116,10 +131,26 @@ export class RaftNode {
     }
     if (rd.entries.length !== 0) this.storage.append(rd.entries);
     if (!sentEarly && rd.messages.length !== 0) hooks.send(rd.messages);
-    if (rd.committedEntries.length !== 0) hooks.applyEntries(rd.committedEntries);
+    if (early < committed.length) hooks.applyEntries(early === 0 ? committed : committed.slice(early));
     await hooks.afterApply();
     if (!this.stopped) this.node.advance();
   }
+}
+
+/**
+ * How many leading committed entries may be applied before this Ready is persisted: normal entries
+ * below the Ready's first new entry (durable since an earlier Ready). A conf change and all after
+ * it wait for persistence, as etcd's apply waits for the raft loop's notify before conf changes.
+ */
+function durablePrefix(committed: Entry[], unstable: Entry[]): number {
+  const firstNew = unstable.length !== 0 ? unstable[0]!.index : Infinity;
+  let n = 0;
+  while (n < committed.length) {
+    const e = committed[n]!;
+    if (e.index >= firstNew || e.type !== EntryType.EntryNormal) break;
+    n++;
+  }
+  return n;
 }
 
 export { EMPTY_BYTES };

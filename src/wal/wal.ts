@@ -7,9 +7,11 @@
 // corruption anywhere else — and leaves the WAL ready to append. `save(hardState, entries)` is one
 // write and at most one fdatasync; a segment over `segmentSize` is sealed and the next one (prepared in
 // the background) takes over. `releaseLockTo(index)` lets segments before a snapshot be purged.
+// save() writes synchronously (page cache) and fdatasyncs off the event loop.
 // Calls are serialized internally; a failed write or sync makes the WAL unusable (a later sync cannot
 // be trusted to cover data whose write failed).
 
+import { writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -112,7 +114,8 @@ export class WAL {
   private enti = 0;
   private fp: FilePipeline | null = null;
   private failed: unknown = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  // The last call still running (null when idle).
+  private queue: Promise<unknown> | null = null;
   private readonly segmentSize: number;
   private readonly prealloc: PreallocateMode;
   private readonly lg: WalLogger;
@@ -358,7 +361,7 @@ export class WAL {
           this.state = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
           enc.encode(StateType, encodeHardState(hardState));
         }
-        await this.flush();
+        this.flushNow();
         if (this.offset < this.segmentSize) {
           if (mustSync) await this.fsyncTail();
           return;
@@ -454,11 +457,22 @@ export class WAL {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  /** Runs `fn` after every earlier call finished, so writes, syncs and cuts never interleave. */
+  /**
+   * Runs `fn` after every earlier call finished, so writes, syncs and cuts never interleave. When
+   * idle it starts at once, so the write is under way before the caller's next synchronous work.
+   */
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(fn);
-    this.queue = p.catch(() => {});
+    const p = this.queue === null ? fn() : this.queue.then(fn);
+    const q: Promise<void> = p.then(
+      (): void => this.idle(q),
+      (): void => this.idle(q),
+    );
+    this.queue = q;
     return p;
+  }
+
+  private idle(q: Promise<unknown>): void {
+    if (this.queue === q) this.queue = null;
   }
 
   private checkWritable(): void {
@@ -478,6 +492,22 @@ export class WAL {
     const enc = this.encoder;
     if (enc.len === 0) return;
     await writeFullAt(this.tailFh!, enc.buf, 0, enc.len, this.offset);
+    this.offset += enc.len;
+    this.stats.bytesWritten += enc.len;
+    enc.reset();
+  }
+
+  /**
+   * flush() for the commit point: one synchronous write of a Ready's records (a copy into the page
+   * cache), so the fdatasync that follows starts at once instead of after an event-loop turn behind
+   * request handling, and runs in the threadpool while the loop applies and serves.
+   */
+  private flushNow(): void {
+    const enc = this.encoder;
+    if (enc.len === 0) return;
+    const fd = this.tailFh!.fd;
+    let off = 0;
+    while (off < enc.len) off += writeSync(fd, enc.buf, off, enc.len - off, this.offset + off);
     this.offset += enc.len;
     this.stats.bytesWritten += enc.len;
     enc.reset();
