@@ -259,6 +259,12 @@ export interface WatchStreamApi {
   /** Sets the single receiver of watch responses. */
   onResponse(cb: (r: WatchStreamResponse) => void): void;
   /**
+   * Optional flow control: while paused no responses are delivered; they wait in the store
+   * (bounded: a full stream parks its watchers and catches them up after resume()).
+   */
+  pause?(): void;
+  resume?(): void;
+  /**
    * Optional (auth): a promise when requests must wait (the caller's credentials are being looked
    * up); the API layer holds this stream's requests, in order, until it settles.
    */

@@ -42,6 +42,7 @@ export const FLAGS: FlagDef[] = [
   def('data-dir', 'string', 'dataDir', 'Path to the data directory.'),
   def('wal-dir', 'string', 'walDir', 'Path to the dedicated wal directory.'),
   def('snapshot-count', 'uint', 'snapshotCount', 'Number of committed transactions to trigger a snapshot to disk.'),
+  def('experimental-snapshot-catchup-entries', 'uint', 'experimentalSnapshotCatchUpEntries', 'Number of entries for a slow follower to catch up after compacting the raft storage entries.'),
   def('heartbeat-interval', 'uint', 'heartbeatIntervalMs', 'Time (in milliseconds) of a heartbeat interval.'),
   def('election-timeout', 'uint', 'electionTimeoutMs', 'Time (in milliseconds) for an election to timeout.'),
   def('listen-peer-urls', 'urls', 'listenPeerUrls', 'List of URLs to listen on for peer traffic.'),
@@ -84,6 +85,10 @@ export const FLAGS: FlagDef[] = [
 ];
 
 const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
+/** Config-file keys that differ from their flag's name (etcd's JSON tags). */
+const FILE_KEYS: Record<string, string> = {
+  'experimental-snapshot-catch-up-entries': 'experimental-snapshot-catchup-entries',
+};
 
 export type ParsedArgs =
   | { kind: 'run'; config: EtcdConfig; warnings: string[] }
@@ -195,7 +200,7 @@ export function loadConfigFile(path: string): EtcdConfig {
       }
       continue;
     }
-    const f = BY_NAME.get(key);
+    const f = BY_NAME.get(FILE_KEYS[key] ?? key);
     if (!f) continue; // etcd ignores keys it does not know
     const str = Array.isArray(raw) ? raw.join(',') : String(raw);
     f.apply(cfg, parseValue(f, str));

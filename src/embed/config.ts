@@ -28,6 +28,8 @@ export interface EtcdConfig {
   initialClusterToken: string;
   initialClusterState: string;
   snapshotCount: number;
+  /** Raft entries kept after a snapshot for slow followers (etcd's default 5000). */
+  experimentalSnapshotCatchUpEntries: number;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   maxSnapshots: number;
@@ -59,6 +61,7 @@ export const DEFAULT_NAME = 'default';
 export const DEFAULT_LISTEN_CLIENT_URLS = 'http://localhost:2379';
 export const DEFAULT_LISTEN_PEER_URLS = 'http://localhost:2380';
 export const DEFAULT_SNAPSHOT_COUNT = 100000;
+export const DEFAULT_SNAPSHOT_CATCHUP_ENTRIES = 5000;
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 /** etcd's default backend quota when --quota-backend-bytes is 0. */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
@@ -82,6 +85,7 @@ export function defaultConfig(): EtcdConfig {
     initialClusterToken: 'etcd-cluster',
     initialClusterState: ClusterStateNew,
     snapshotCount: DEFAULT_SNAPSHOT_COUNT,
+    experimentalSnapshotCatchUpEntries: DEFAULT_SNAPSHOT_CATCHUP_ENTRIES,
     heartbeatIntervalMs: 100,
     electionTimeoutMs: 1000,
     maxSnapshots: 5,

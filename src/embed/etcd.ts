@@ -84,6 +84,7 @@ export function serverConfigFrom(cfg: EtcdConfig, lg: ServerLogger, over: Partia
     peerUrls: cfg.initialAdvertisePeerUrls.map(urlString),
     clientUrls: cfg.advertiseClientUrls.map(urlString),
     snapshotCount: cfg.snapshotCount,
+    snapshotCatchUpEntries: cfg.experimentalSnapshotCatchUpEntries,
     heartbeatMs: cfg.heartbeatIntervalMs,
     electionMs: cfg.electionTimeoutMs,
     maxSnapshots: cfg.maxSnapshots,
@@ -159,6 +160,8 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
     {
       name: cfg.name,
       'data-dir': scfg.dataDir,
+      'snapshot-count': scfg.snapshotCount,
+      'snapshot-catchup-entries': scfg.snapshotCatchUpEntries,
       'listen-peer-urls': cfg.listenPeerUrls.map(urlString),
       'listen-client-urls': cfg.listenClientUrls.map(urlString),
       'initial-cluster': effectiveInitialCluster(cfg),
@@ -202,7 +205,9 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
         else lg.info({ address: u }, 'serving client traffic insecurely; this is strongly discouraged!');
       }
     }
-    if (cfg.listenMetricsUrls.length > 0) metricsListener = await serveMetricsUrls(server, cfg.listenMetricsUrls, lg);
+    if (cfg.listenMetricsUrls.length > 0) {
+      metricsListener = await serveMetricsUrls(server, cfg.listenMetricsUrls, lg, security.metrics);
+    }
   } catch (err) {
     if (clients !== null) await clients.stop().catch(() => {});
     await server.stop();

@@ -7,6 +7,7 @@ import type { GrpcServerMetrics } from '../api/grpc/server.js';
 import { fromHttp1 } from '../api/http/exchange.js';
 import { serveHealth } from '../api/http/endpoints.js';
 import type { EtcdServerApi } from '../api/types.js';
+import type { SecureListenOptions } from '../pkg/tlsListener.js';
 import type { ServerLogger } from '../server/config.js';
 import { metricsHandler, startMetricsListener, type MetricsListener } from '../server/metricsHttp.js';
 import type { EtcdServer } from '../server/server.js';
@@ -23,30 +24,60 @@ export function grpcMetricsOf(server: EtcdServer): GrpcServerMetrics {
     clientGrpcSentBytes: () => bytes.sent,
   });
   const requests = server.metrics.server.clientRequests;
-  const byKind = new Map<string, { inc(): void }>();
+  // Counted in plain numbers and added to the prom-client counter once per event-loop turn: a
+  // labelled inc() hashes its labels, too dear to pay per request. A scrape is a later turn.
+  type Pending = { c: { inc(n?: number): void }; n: number };
+  const byKind = { unary: new Map<string, Pending>(), stream: new Map<string, Pending>() };
+  let series = 0;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    for (const m of [byKind.unary, byKind.stream]) {
+      for (const p of m.values()) {
+        if (p.n !== 0) p.c.inc(p.n);
+        p.n = 0;
+      }
+    }
+  };
   return {
     method: (type, service, method) => grpc.method(type, service, method),
     bytes,
     clientRequest(kind, apiVersion) {
-      const key = `${kind} ${apiVersion}`;
-      let c = byKind.get(key);
-      if (c === undefined) {
+      const m = byKind[kind];
+      let p = m.get(apiVersion);
+      if (p === undefined) {
         // Bounded: a client chooses the version string, so unknown values share one series.
-        if (byKind.size >= 64) apiVersion = 'unknown';
-        c = requests.labels(kind, apiVersion);
-        byKind.set(`${kind} ${apiVersion}`, c);
+        const v = series >= 64 ? 'unknown' : apiVersion;
+        p = m.get(v);
+        if (p === undefined) {
+          p = { c: requests.labels(kind, v), n: 0 };
+          m.set(v, p);
+          series++;
+        }
       }
-      c.inc();
+      p.n++;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     },
   };
 }
 
-/** Serves /metrics and /health on every URL; resolves once all are bound. */
-export async function serveMetricsUrls(server: EtcdServer, urls: readonly URL[], lg: ServerLogger): Promise<MetricsListener> {
+/** Serves /metrics and /health on every URL (https ones with `tls`); resolves once all are bound. */
+export async function serveMetricsUrls(
+  server: EtcdServer,
+  urls: readonly URL[],
+  lg: ServerLogger,
+  tls?: SecureListenOptions,
+): Promise<MetricsListener> {
   const api: EtcdServerApi = server;
   const health = (req: unknown, res: unknown) =>
     serveHealth(fromHttp1(req as http.IncomingMessage, res as http.ServerResponse), api);
-  const l = await startMetricsListener(urls, metricsHandler(server.metrics.registry), health);
+  const l = await startMetricsListener(urls, metricsHandler(server.metrics.registry), health, {
+    tls: tls?.options,
+    onTlsRejected: tls?.onRejected,
+  });
   for (const u of l.urls()) lg.info({ address: u.href }, 'serving metrics');
   return l;
 }

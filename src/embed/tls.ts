@@ -18,6 +18,8 @@ export interface Security {
   peerServer?: SecureListenOptions;
   /** For dialing https peer URLs (our certificate as the client certificate, the trusted CA). */
   peerClient: SecureClientSessionOptions;
+  /** For https metrics URLs: the client TLS settings, HTTP/1.1 only; undefined when all are http. */
+  metrics?: SecureListenOptions;
 }
 
 const secure = (u: URL) => u.protocol === 'https:' || u.protocol === 'unixs:';
@@ -96,6 +98,14 @@ export async function configureSecurity(cfg: EtcdConfig, lg: ServerLogger): Prom
   if (cfg.listenClientUrls.some(secure)) {
     lg.info({ 'tls-info': describeTlsInfo(client) }, 'starting with client TLS');
     out.client = { options: await serverTlsOptions(client, ['h2', 'http/1.1']), onRejected: rejectedLogger(lg) };
+  }
+  // etcd serves https metrics URLs with the client TLS info, client-cert auth included.
+  const secureMetrics = cfg.listenMetricsUrls.find(secure);
+  if (secureMetrics !== undefined) {
+    if (tlsInfoEmpty(client)) {
+      throw new ConfigError(`cannot listen on TLS for ${secureMetrics.host}: KeyFile and CertFile are not presented`);
+    }
+    out.metrics = { options: await serverTlsOptions(client, ['http/1.1']), onRejected: rejectedLogger(lg) };
   }
   return out;
 }

@@ -307,6 +307,14 @@ export class AuthWatchStream {
     this.ws.onResponse(cb);
   }
 
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   close(): void {
     this.ws.close();
   }

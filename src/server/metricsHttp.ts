@@ -1,13 +1,14 @@
 // HTTP side of metrics: a request handler answering GET /metrics from a registry in the Prometheus
 // text format (gzip when the scraper accepts it, as Go's promhttp does), and the listener behind
-// --listen-metrics-urls, which serves /metrics and, when given, /health on each URL.
+// --listen-metrics-urls, which serves /metrics and, when given, /health on each URL. https URLs
+// go through the same TLS front as the client port (etcd serves them with the client TLS info).
 
 import http from 'node:http';
-import https from 'node:https';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { SecureListener } from '../pkg/tlsListener.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -76,11 +77,21 @@ export function metricsHandler(source: MetricsSource): MetricsHandler {
 export interface MetricsListenerOptions {
   /** Certificate and key for https:// URLs (etcd uses the client TLS settings). */
   tls?: tls.SecureContextOptions & tls.TlsOptions;
+  /** Called for every refused TLS connection (etcd logs "rejected connection"). */
+  onTlsRejected?: (remoteAddress: string, serverName: string, reason: string) => void;
+}
+
+interface Bound {
+  url: URL;
+  /** Serves HTTP/1.1 on the sockets it is given. */
+  server: http.Server;
+  /** https: the TLS front that listens and hands over verified sockets. */
+  secure?: SecureListener;
 }
 
 /** One HTTP(S) server per --listen-metrics-urls entry, serving /metrics and /health. */
 export class MetricsListener {
-  private readonly servers: { url: URL; server: http.Server }[] = [];
+  private readonly servers: Bound[] = [];
   private readonly bound: URL[] = [];
   private started = false;
 
@@ -93,13 +104,15 @@ export class MetricsListener {
     for (const u of urls) {
       const url = typeof u === 'string' ? new URL(u) : u;
       const route = (req: http.IncomingMessage, res: http.ServerResponse) => this.route(req, res);
-      let server: http.Server;
-      if (url.protocol === 'http:') server = http.createServer(route);
+      const server = http.createServer(route);
+      if (url.protocol === 'http:') this.servers.push({ url, server });
       else if (url.protocol === 'https:') {
         if (opts.tls === undefined) throw new Error(`TLS certificate and key are required to serve metrics on ${url.href}`);
-        server = https.createServer(opts.tls, route);
+        // An HTTP/1.1 server behind TLS: never offer h2 here, whatever the given options say.
+        const options = { ...opts.tls, ALPNProtocols: ['http/1.1'] };
+        const secure = new SecureListener({ options, onRejected: opts.onTlsRejected }, (s) => server.emit('connection', s));
+        this.servers.push({ url, server, secure });
       } else throw new Error(`unsupported metrics URL scheme ${JSON.stringify(url.protocol)} in ${url.href} (want http or https)`);
-      this.servers.push({ url, server });
     }
   }
 
@@ -108,17 +121,18 @@ export class MetricsListener {
     if (this.started) return;
     this.started = true;
     try {
-      for (const { url, server } of this.servers) {
+      for (const { url, server, secure } of this.servers) {
         const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
         const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+        const listening: net.Server = secure?.server ?? server;
         await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(port, host, () => {
-            server.off('error', reject);
+          listening.once('error', reject);
+          listening.listen(port, host, () => {
+            listening.off('error', reject);
             resolve();
           });
         });
-        const addr = server.address() as net.AddressInfo;
+        const addr = listening.address() as net.AddressInfo;
         const b = new URL(url.href);
         b.port = String(addr.port);
         this.bound.push(b);
@@ -137,14 +151,12 @@ export class MetricsListener {
   /** Stops listening and drops open connections (scrapers keep them alive between scrapes). */
   async stop(): Promise<void> {
     await Promise.all(
-      this.servers.map(
-        ({ server }) =>
-          new Promise<void>((resolve) => {
-            if (!server.listening) return resolve();
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      ),
+      this.servers.map(({ server, secure }) => {
+        if (secure === undefined) return closeServer(server);
+        secure.dropHandshaking();
+        server.closeAllConnections();
+        return closeServer(secure.server);
+      }),
     );
     this.bound.length = 0;
     this.started = false;
@@ -164,6 +176,14 @@ export class MetricsListener {
         } else res.destroy(e);
       });
   }
+}
+
+function closeServer(server: http.Server | net.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    if (server instanceof http.Server) server.closeAllConnections();
+  });
 }
 
 /** Creates and starts a metrics listener on `urls`; stop it with `stop()`. */

@@ -1,6 +1,8 @@
 // A watch stream as the client API drives it: one per gRPC Watch call, over the store's
 // WatchStream (etcd's mvcc.WatchStream), with request filters mapped to the store's filter
-// functions and responses pushed to a single receiver as they are queued.
+// functions and responses pushed to a single receiver as they are queued. The receiver may
+// pause delivery (a slow client): responses then stay in the store's bounded queue, so a slow
+// consumer's watchers get parked and caught up later instead of piling up in memory.
 import {
   filterNoDelete,
   filterNoPut,
@@ -26,6 +28,7 @@ export interface WatchParams {
 
 export class ServerWatchStream {
   private cb: ((r: WatchResponse) => void) | null = null;
+  private paused = false;
 
   constructor(private readonly ws: WatchStream) {
     ws.onReady = () => this.drain();
@@ -65,14 +68,29 @@ export class ServerWatchStream {
     this.drain();
   }
 
+  /** Stops delivery until resume(); the receiver may call it from inside its callback. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.drain();
+  }
+
   close(): void {
     this.cb = null;
     this.ws.close();
   }
 
+  /** One response at a time, so a pause from inside the callback leaves the rest queued. */
   private drain(): void {
-    const cb = this.cb;
-    if (cb === null || this.ws.pending === 0) return;
-    for (const r of this.ws.takeAll()) cb(r);
+    for (;;) {
+      const cb = this.cb;
+      if (cb === null || this.paused) return;
+      const r = this.ws.take();
+      if (r === undefined) return;
+      cb(r);
+    }
   }
 }

@@ -35,6 +35,8 @@ export function parsePeerUrls(urls: string[]): URL[] {
 export class Peer {
   private urls: URL[];
   private urlIndex = 0;
+  /** The URLs changed and the session's URL is not among them: the next dial starts at urls[0]. */
+  private freshUrls = false;
   private state: State = 'idle';
   private session: http2.ClientHttp2Session | null = null;
   private stream: http2.ClientHttp2Stream | null = null;
@@ -135,14 +137,19 @@ export class Peer {
     this.head = 0;
   }
 
-  /** Changes the peer's URLs, reconnecting if the one in use is gone. */
+  /**
+   * Changes the peer's URLs. As etcd's picker update, a working session is kept: the new URLs are
+   * used from the next dial on. Only a dial still in progress to a URL no longer listed is redone.
+   */
   update(urls: string[]): void {
     const current = this.urls[this.urlIndex % this.urls.length].origin;
     this.urls = parsePeerUrls(urls);
     const i = this.urls.findIndex((u) => u.origin === current);
     this.urlIndex = i < 0 ? 0 : i;
-    if (i < 0 && (this.state === 'active' || this.state === 'connecting')) {
-      void this.teardown(this.state === 'active');
+    if (i >= 0) return;
+    this.freshUrls = true;
+    if (this.state === 'connecting') {
+      void this.teardown(false);
       this.connect();
     }
   }
@@ -162,6 +169,7 @@ export class Peer {
   private connect(): void {
     const gen = ++this.generation;
     this.state = 'connecting';
+    this.freshUrls = false;
     const url = this.urls[this.urlIndex % this.urls.length];
     const session = http2.connect(url.origin, {
       settings: http2Settings,
@@ -240,7 +248,8 @@ export class Peer {
     if (wasActive) this.o.logger.warning(`peer became inactive (message send to peer failed) ${detail}`);
     else this.o.logger.debug?.(`peer deactivated again ${detail}`);
     this.reportUnreachable();
-    this.urlIndex++;
+    if (this.freshUrls) this.freshUrls = false;
+    else this.urlIndex++;
     this.state = 'backoff';
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -72,8 +72,13 @@ export class Transport {
     return done;
   }
 
+  /** New URLs for `id`: its live session stays, later dials use them. */
   updatePeer(id: NodeId, urls: string[]): void {
-    this.peers.get(id)?.update(urls);
+    const p = this.peers.get(id);
+    if (p === undefined) return;
+    p.update(urls);
+    this.o.logger.info(`updated remote peer local-member-id=${idHex(this.o.id)} updated-remote-peer-id=${idHex(id)} ` +
+      `updated-remote-peer-urls=${urls.join(',')}`);
   }
 
   hasPeer(id: NodeId): boolean {

@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from '../../src/cli/flags.js';
+import { serverConfigFrom } from '../../src/embed/etcd.js';
+import type { ServerLogger } from '../../src/server/config.js';
 import {
   ConfigError,
   effectiveDataDir,
@@ -94,4 +96,24 @@ test('auto-compaction retention: hours by default in periodic mode, revisions in
   assert.equal(parseCompactionRetention('periodic', '30m'), 1800_000);
   assert.equal(parseCompactionRetention('revision', '1000'), 1000);
   assert.throws(() => parseCompactionRetention('periodic', 'soon'), /invalid auto-compaction-retention/);
+});
+
+test('--experimental-snapshot-catchup-entries: default 5000, flag, env, config file key, server config', () => {
+  const lg = {} as ServerLogger;
+  assert.equal(run([]).config.experimentalSnapshotCatchUpEntries, 5000);
+  assert.equal(serverConfigFrom(run([]).config, lg).snapshotCatchUpEntries, 5000);
+  const flag = run(['--experimental-snapshot-catchup-entries', '1000']).config;
+  assert.equal(flag.experimentalSnapshotCatchUpEntries, 1000);
+  assert.equal(serverConfigFrom(flag, lg).snapshotCatchUpEntries, 1000);
+  assert.equal(run([], { ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES: '77' }).config.experimentalSnapshotCatchUpEntries, 77);
+  assert.throws(() => parseArgs(['--experimental-snapshot-catchup-entries=-1'], {}), /invalid value "-1" for flag -experimental-snapshot-catchup-entries/);
+  const dir = mkdtempSync(join(tmpdir(), 'tsetcd-cfg-'));
+  try {
+    // etcd's config file spells it with "catch-up" (its JSON tag), unlike the flag.
+    const f = join(dir, 'etcd.yaml');
+    writeFileSync(f, 'experimental-snapshot-catch-up-entries: 300\n');
+    assert.equal(run(['--config-file', f]).config.experimentalSnapshotCatchUpEntries, 300);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

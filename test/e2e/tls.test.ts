@@ -467,3 +467,43 @@ describe('start-up errors', { skip: NO_OPENSSL }, () => {
     await failsWith('http', 'https', [], /cannot listen on TLS for 127\.0\.0\.1:\d+: KeyFile and CertFile are not presented/);
   });
 });
+
+describe('metrics TLS', { skip: NO_OPENSSL }, () => {
+  test('https --listen-metrics-urls are served with the client TLS settings, client certificates included', async () => {
+    const { members: [m] } = await layout(1);
+    const metricsPort = await freePort();
+    const metrics = `https://127.0.0.1:${metricsPort}`;
+    m.start(flags(m, [m], 'https', 'http', [...CLIENT_CERT_AUTH(), `--listen-metrics-urls=${metrics}`]));
+    await withMembers([m], async () => {
+      await waitHealthy(m, clientCreds());
+      const scrape = await httpsGet(`${metrics}/metrics`, clientCreds());
+      assert.ok('status' in scrape, JSON.stringify(scrape));
+      assert.equal(scrape.status, 200);
+      assert.match(scrape.body, /^etcd_server_has_leader 1$/m);
+      const health = await httpsGet(`${metrics}/health`, clientCreds());
+      assert.ok('status' in health && health.status === 200, JSON.stringify(health));
+      assert.equal(JSON.parse(health.body).health, 'true');
+      // --client-cert-auth applies here too: no certificate, no metrics.
+      const noCert = await httpsGet(`${metrics}/metrics`, { ca: f('ca.crt') });
+      assert.ok('error' in noCert, `served without a client certificate: ${JSON.stringify(noCert)}`);
+      // Plain HTTP on the https metrics port is refused.
+      const plain = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.status, (e: Error) => e.message);
+      assert.equal(typeof plain, 'string', `served plain http: ${plain}`);
+    });
+  });
+
+  test('an https metrics URL without client certificates stops start-up', async () => {
+    const { members: [m] } = await layout(1);
+    const port = await freePort();
+    m.start(flags(m, [m], 'http', 'http', [`--listen-metrics-urls=https://127.0.0.1:${port}`]));
+    let code: number | null = null;
+    await withMembers([m], async () => {
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
+      const out = await Promise.race([m.exited, timeout]);
+      assert.notEqual(out, 'timeout', `still running:\n${m.log}`);
+      code = out as number | null;
+    });
+    assert.notEqual(code, 0);
+    assert.match(m.log, new RegExp(`cannot listen on TLS for 127\\.0\\.0\\.1:${port}: KeyFile and CertFile are not presented`));
+  });
+});

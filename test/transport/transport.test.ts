@@ -226,24 +226,34 @@ test('the per-peer queue is bounded while a peer does not answer', async () => {
   }
 });
 
-test('updatePeer moves the stream to the new URL', async () => {
+test('updatePeer keeps the working session; the next dial uses the new URL', async () => {
   const ms = await startCluster([1n, 2n]);
   const [a, b] = ms;
   const b2 = await startMember(2n);
   try {
     await waitFor(() => a.transport.activeSince(2n) > 0, 'first stream');
+    const since = a.transport.activeSince(2n);
     a.transport.updatePeer(2n, [b2.url]);
+    assert.ok(a.logger.has(`updated remote peer local-member-id=1 updated-remote-peer-id=2 updated-remote-peer-urls=${b2.url}`));
     a.transport.send([heartbeat(1n, 2n, 1)]);
-    await waitFor(() => b2.handler.received.length === 1, 'delivery to the new URL');
-    assert.equal(b.handler.received.length, 0);
+    await waitFor(() => b.handler.received.length === 1, 'delivery over the existing session');
+    await tick();
+    assert.equal(b2.handler.received.length, 0);
+    assert.equal(a.transport.activeSince(2n), since, 'the session was not redialed');
     assert.equal(a.handler.unreachable.length, 0);
+    // Once that session is lost, the peer is dialed at its new URL.
+    await stopAll([b]);
+    await waitFor(() => a.transport.activeSince(2n) > 0 && a.transport.activeSince(2n) !== since, 'redial to the new URL');
+    a.transport.send([heartbeat(1n, 2n, 2)]);
+    await waitFor(() => b2.handler.received.some((m) => m.commit === 2), 'delivery to the new URL');
   } finally {
     await stopAll([...ms, b2]);
   }
 });
 
 test('a peer that stops answering is detected by the session ping', async () => {
-  const ms = await startCluster([1n, 2n], { pingIntervalMs: 20, pingTimeoutMs: 100 });
+  const opts = { pingIntervalMs: 20, pingTimeoutMs: 100 };
+  const ms = await Promise.all([startMember(1n, opts), startMember(2n, opts)]);
   const [a, b] = ms;
   // a reaches b through a proxy that can freeze: the TCP connection stays up but nothing flows.
   const pipes = new Set<net.Socket>();
@@ -261,7 +271,9 @@ test('a peer that stops answering is detected by the session ping', async () => 
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   try {
-    a.transport.updatePeer(2n, [`http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`]);
+    a.transport.addPeer(2n, [`http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`]);
+    b.transport.addPeer(1n, [a.url]);
+    for (const m of ms) m.transport.start();
     await waitFor(() => a.transport.activeSince(2n) > 0, 'stream through the proxy');
     a.transport.send([heartbeat(1n, 2n, 1)]);
     await waitFor(() => b.handler.received.length === 1, 'delivery through the proxy');

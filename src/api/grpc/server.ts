@@ -36,6 +36,11 @@ export interface StreamCall<Req, Res> {
   write(res: Res): boolean;
   /** Resolves once written responses have left the buffer (flow control for bulk streams). */
   drained?(): Promise<void>;
+  /**
+   * True while written responses wait for a slow client beyond the stream's write budget: stop
+   * producing until drained() resolves, or they would pile up in memory.
+   */
+  blocked?(): boolean;
   /** Finishes the call with OK or the given error; later calls are ignored. */
   end(err?: GrpcError): void;
   readonly ended: boolean;
@@ -87,6 +92,8 @@ type RespondOptions = http2.ServerStreamResponseOptions & { sendDate?: boolean }
 const RESPOND_STREAMING: RespondOptions = { waitForTrailers: true, sendDate: false };
 const RESPOND_END: RespondOptions = { endStream: true, sendDate: false };
 const WINDOW_SIZE = 4 << 20;
+/** Bytes a stream call may hold for a client that is not reading before blocked() says stop. */
+const STREAM_WRITE_BUDGET = 256 << 10;
 
 /** grpc-message is percent-encoded: bytes outside printable ASCII, and '%'. */
 export function encodeGrpcMessage(msg: string): string {
@@ -433,6 +440,10 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
     }
     s.write(frame);
     return true;
+  }
+
+  blocked(): boolean {
+    return this.stream.writableLength >= STREAM_WRITE_BUDGET;
   }
 
   drained(): Promise<void> {

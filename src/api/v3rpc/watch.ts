@@ -4,6 +4,8 @@
 // events of a watcher are held back until its `created` response has gone out; responses of
 // watchers that asked for fragmentation are split to stay under the request size limit; a
 // per-stream ticker asks for progress notifications for watchers that saw no events in a period.
+// While the client is slow to read (the gRPC stream is over its write budget) the server stream is
+// paused, so undelivered events wait in the store's bounded queue rather than in our buffers.
 
 import { ErrGRPCCompacted, toGrpcError } from '../errors.js';
 import type { StreamCall } from '../grpc/server.js';
@@ -78,6 +80,8 @@ class ServerWatchStream {
   private readonly pending = new Map<number, WatchResponse[]>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** Paused the server stream until the gRPC stream drains. */
+  private blocked = false;
 
   constructor(
     private readonly s: EtcdServerApi,
@@ -103,7 +107,15 @@ class ServerWatchStream {
   }
 
   private send(r: WatchResponse): void {
-    if (!this.call.write(r)) this.close();
+    const call = this.call;
+    if (!call.write(r)) return this.close();
+    if (this.blocked || call.blocked?.() !== true || call.drained === undefined) return;
+    this.blocked = true;
+    this.ws.pause?.();
+    void call.drained().then(() => {
+      this.blocked = false;
+      if (!this.closed) this.ws.resume?.();
+    });
   }
 
   /** Requests wait, in order, while the stream's credentials are looked up (auth). */
