@@ -2,7 +2,8 @@
 // quorum, confchange and interaction suites, prints PASS/FAIL per file with a diff for the first
 // failing directive, and ends with `conformance: N passed, M failed` (exit code 1 on failures).
 // Usage: node dist/test/conformance/run.js [substring ...]   (only files whose path contains one)
-// The data folder is ../shared/conformance/raft next to the repo, or $TSETCD_CONFORMANCE_DIR.
+// The data folder is $TSETCD_CONFORMANCE_DIR, else ../shared/conformance/raft next to the repo, else
+// the copy in test/conformance/data (so a lone clone runs the suite).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,8 @@ export function conformanceDir(): string {
   if (env) return path.resolve(env);
   // This file runs from <repo>/dist/test/conformance/.
   const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-  return path.resolve(repoRoot, '../shared/conformance/raft');
+  const shared = path.resolve(repoRoot, '../shared/conformance/raft');
+  return fs.existsSync(shared) ? shared : path.resolve(repoRoot, 'test/conformance/data');
 }
 
 // Skipped like datadriven.Walk does: hidden files, editor backups and autosaves.
