@@ -33,6 +33,10 @@ export class Node {
   // Proposals wait here until the next pass (batching) and for as long as no leader is known.
   private propEntries: Entry[] = [];
   private propSettle: (Settle | null)[] = [];
+  // Proposals without an abort signal share one promise per flush (they all settle alike), which
+  // saves a promise and two closures per proposal on the hot path.
+  private batch: Promise<void> | null = null;
+  private batchSettle: Settle | null = null;
   // Go's node disables its proposal channel without a leader and after removing itself.
   private canPropose = false;
   private lead: NodeId = None;
@@ -199,6 +203,7 @@ export class Node {
     this.propEntries = [];
     this.propSettle = [];
     for (const s of settle) if (s !== null) s(ErrStopped);
+    this.settleBatch(ErrStopped);
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w({ value: undefined, done: true });
@@ -220,7 +225,18 @@ export class Node {
 
   private enqueue(e: Entry, signal: AbortSignal | undefined): Promise<void> {
     if (this.stopped) return Promise.reject(ErrStopped);
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal === undefined) {
+      if (this.batch === null) {
+        this.batch = new Promise<void>((resolve, reject) => {
+          this.batchSettle = (err) => (err === null ? resolve() : reject(err));
+        });
+      }
+      this.propEntries.push(e);
+      this.propSettle.push(null);
+      this.schedule();
+      return this.batch;
+    }
+    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       let onAbort: (() => void) | null = null;
       const settle: Settle = (err) => {
@@ -292,6 +308,15 @@ export class Node {
       const s = settle[i];
       if (s !== null) s(err);
     }
+    this.settleBatch(err);
+  }
+
+  private settleBatch(err: Error | null): void {
+    const s = this.batchSettle;
+    if (s === null) return;
+    this.batch = null;
+    this.batchSettle = null;
+    s(err);
   }
 
   private emitReady(): void {

@@ -99,6 +99,7 @@ import { ReadIndexBatcher } from './readIndex.js';
 import { CLUSTER_VERSION, SERVER_VERSION } from './version.js';
 import { ServerWatchStream } from './watchStream.js';
 import { WaitIndex, Wait } from './wait.js';
+import { DeadlineQueue } from './deadlines.js';
 import { Compactor } from './compactor.js';
 import { CorruptionChecker, HashKVClient, serveHashKV } from './corrupt.js';
 import { PeerSessions } from './peerSessions.js';
@@ -135,6 +136,8 @@ export class EtcdServer implements LeaseLocal {
   readonly auth: AuthGate;
   private readonly authApplier: AuthApplier;
   private readonly wait = new Wait<ApplyResult>();
+  // One sweep expires proposals still waiting after --request-timeout (set up in the constructor).
+  private readonly proposeDeadlines: DeadlineQueue;
   readonly appliedWait = new WaitIndex();
   private readonly reads: ReadIndexBatcher;
   private readonly idGen: IdGenerator;
@@ -174,6 +177,7 @@ export class EtcdServer implements LeaseLocal {
 
   private constructor(cfg: ServerConfig, b: Bootstrapped) {
     this.cfg = cfg;
+    this.proposeDeadlines = new DeadlineQueue(cfg.requestTimeoutMs, (id, start) => this.proposalExpired(id, start));
     this.lg = cfg.logger;
     this.b = b;
     this.peerSessions = new PeerSessions(cfg.peerTls);
@@ -545,24 +549,24 @@ export class EtcdServer implements LeaseLocal {
     if (data.length > this.cfg.maxRequestBytes) throw ErrRequestTooLarge;
     const id = req.id;
     const result = this.wait.register(id);
-    const start = Date.now();
-    const timer = setTimeout(() => {
-      this.metrics.server.proposalsFailed.inc();
-      this.wait.trigger(id, { resp: null, err: this.timeoutError(start) });
-    }, this.cfg.requestTimeoutMs);
+    this.proposeDeadlines.add(id);
     try {
       await this.node.propose(data);
     } catch (err) {
-      clearTimeout(timer);
       this.metrics.server.proposalsFailed.inc();
       this.wait.trigger(id, { resp: null, err: err as Error });
       throw this.stopping ? ErrStopped : err;
     }
     const res = await result;
-    clearTimeout(timer);
     if (res.err !== null) throw res.err;
     if (res.physc !== undefined && req.compaction?.physical) await res.physc;
     return res.resp;
+  }
+
+  private proposalExpired(id: number, start: number): void {
+    if (!this.wait.isRegistered(id)) return;
+    this.metrics.server.proposalsFailed.inc();
+    this.wait.trigger(id, { resp: null, err: this.timeoutError(start) });
   }
 
   /**
@@ -1002,6 +1006,7 @@ export class EtcdServer implements LeaseLocal {
     this.raftStopped = true;
     await this.r.stop();
     this.wait.triggerAll({ resp: null, err: ErrStopped });
+    this.proposeDeadlines.stop();
     this.appliedWait.releaseAll();
     this.lessor.stop();
     this.peerSessions.close();
