@@ -2,6 +2,8 @@
 // the value stored per lease in the `lease` bucket, and the bucket's key: the ID as 8 bytes
 // big-endian (uint64 of the int64), as etcd's schema/lease.go writes them.
 
+import { Reader, Writer, sizeInt64Field, sizeIntField } from '../pkg/protobuf.js';
+
 export interface LeaseRecord {
   id: bigint;
   /** Seconds. */
@@ -17,91 +19,27 @@ export class LeasePbError extends Error {
   }
 }
 
-const U64 = (1n << 64n) - 1n;
-
-/** Varint of an int64 (negative values take ten bytes, two's complement, as protobuf does). */
-function varintSize(v: bigint): number {
-  let u = v & U64;
-  let n = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(buf: Buffer, off: number, v: bigint): number {
-  let u = v & U64;
-  while (u >= 0x80n) {
-    buf[off++] = Number(u & 0x7fn) | 0x80;
-    u >>= 7n;
-  }
-  buf[off++] = Number(u);
-  return off;
-}
-
 export function encodeLease(r: LeaseRecord): Buffer {
-  const ttl = BigInt(r.ttl);
-  const rem = BigInt(r.remainingTtl);
-  let size = 0;
-  if (r.id !== 0n) size += 1 + varintSize(r.id);
-  if (ttl !== 0n) size += 1 + varintSize(ttl);
-  if (rem !== 0n) size += 1 + varintSize(rem);
-  const buf = Buffer.allocUnsafe(size);
-  let off = 0;
-  if (r.id !== 0n) {
-    buf[off++] = 0x08;
-    off = writeVarint(buf, off, r.id);
-  }
-  if (ttl !== 0n) {
-    buf[off++] = 0x10;
-    off = writeVarint(buf, off, ttl);
-  }
-  if (rem !== 0n) {
-    buf[off++] = 0x18;
-    off = writeVarint(buf, off, rem);
-  }
-  return buf;
+  const w = new Writer(sizeInt64Field(r.id) + sizeIntField(r.ttl) + sizeIntField(r.remainingTtl));
+  w.int64(1, r.id);
+  w.int(2, r.ttl);
+  w.int(3, r.remainingTtl);
+  return w.buf;
 }
 
 export function decodeLease(buf: Uint8Array): LeaseRecord {
-  const r: LeaseRecord = { id: 0n, ttl: 0, remainingTtl: 0 };
-  let off = 0;
-  const readVarint = (): bigint => {
-    let v = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (off >= buf.length) throw new LeasePbError('leasepb: unexpected EOF');
-      const b = buf[off++];
-      v |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return BigInt.asIntN(64, v);
-      shift += 7n;
-      if (shift >= 70n) throw new LeasePbError('leasepb: integer overflow');
-    }
-  };
-  while (off < buf.length) {
-    const tag = Number(readVarint());
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (wire === 0) {
-      const v = readVarint();
-      if (field === 1) r.id = v;
-      else if (field === 2) r.ttl = Number(v);
-      else if (field === 3) r.remainingTtl = Number(v);
-    } else if (wire === 2) {
-      const len = Number(readVarint());
-      if (len < 0 || off + len > buf.length) throw new LeasePbError('leasepb: unexpected EOF');
-      off += len;
-    } else if (wire === 1) {
-      off += 8;
-    } else if (wire === 5) {
-      off += 4;
-    } else {
-      throw new LeasePbError(`leasepb: illegal wireType ${wire} for field ${field}`);
-    }
+  const l: LeaseRecord = { id: 0n, ttl: 0, remainingTtl: 0 };
+  const r = Reader.of(buf);
+  while (!r.done()) {
+    const key = r.varint();
+    const field = key >>> 3;
+    const wire = key & 7;
+    if (field === 1 && wire === 0) l.id = r.int64();
+    else if (field === 2 && wire === 0) l.ttl = r.int();
+    else if (field === 3 && wire === 0) l.remainingTtl = r.int();
+    else r.skip(wire);
   }
-  if (off > buf.length) throw new LeasePbError('leasepb: unexpected EOF');
-  return r;
+  return l;
 }
 
 /** The lease bucket key of a lease ID. */

@@ -2,14 +2,14 @@
 // bucket keyed by the encoded AlarmMember so every member sees the same set after replay.
 import type { Backend } from '../storage/backend/backend.js';
 import { Bucket } from '../storage/backend/buckets.js';
-import { Reader, Writer, sizeVarint, sizeVarint64 } from './etcdserverpb/proto.js';
+import { Reader, Writer, sizeVarint, sizeVarintBig } from '../pkg/protobuf.js';
 import { type AlarmMember, AlarmType } from './etcdserverpb/rpc.js';
 
 const EMPTY_VALUE = Buffer.from([]);
 
 function alarmKey(a: AlarmMember): Buffer {
   const w = new Writer(
-    (a.memberID !== 0n ? 1 + sizeVarint64(a.memberID) : 0) + (a.alarm !== 0 ? 1 + sizeVarint(a.alarm) : 0),
+    (a.memberID !== 0n ? 1 + sizeVarintBig(a.memberID) : 0) + (a.alarm !== 0 ? 1 + sizeVarint(a.alarm) : 0),
   );
   w.int64(1, a.memberID);
   w.int(2, a.alarm);
@@ -17,7 +17,7 @@ function alarmKey(a: AlarmMember): Buffer {
 }
 
 function decodeAlarmKey(b: Buffer): AlarmMember {
-  const r = new Reader(b);
+  const r = Reader.of(b);
   const a: AlarmMember = { memberID: 0n, alarm: AlarmType.NONE };
   while (!r.done()) {
     const t = r.varint();

@@ -10,7 +10,7 @@ import { WAL } from '../wal/index.js';
 import { Snapshotter, isSnapError } from '../snap/index.js';
 import { MemoryStorage, RaftPanic, type Config as RaftConfig, type Logger as RaftLogger, type Peer } from '../raft/index.js';
 import type { HardState, Snapshot } from '../raft/raftpb/types.js';
-import { Reader, Writer, sizeVarint64 } from './etcdserverpb/proto.js';
+import { Reader, Writer, sizeVarintBig } from '../pkg/protobuf.js';
 import type { ServerConfig, ServerLogger } from './config.js';
 import { RaftCluster } from './membership/cluster.js';
 import { memberToJson } from './membership/member.js';
@@ -42,16 +42,16 @@ export class BootstrapError extends Error {
 }
 
 export function encodeMetadata(nodeId: bigint, clusterId: bigint): Buffer {
-  const w = new Writer(2 + sizeVarint64(nodeId) + sizeVarint64(clusterId));
+  const w = new Writer(2 + sizeVarintBig(nodeId) + sizeVarintBig(clusterId));
   w.tag(1, 0);
-  w.varint64(nodeId);
+  w.varintBig(nodeId);
   w.tag(2, 0);
-  w.varint64(clusterId);
+  w.varintBig(clusterId);
   return w.buf;
 }
 
 export function decodeMetadata(b: Uint8Array): { nodeId: bigint; clusterId: bigint } {
-  const r = new Reader(b);
+  const r = Reader.of(b);
   let nodeId = 0n;
   let clusterId = 0n;
   while (!r.done()) {

@@ -6,7 +6,7 @@
 // lease is 404, any other refusal (not the leader, ...) a 4xx/5xx with the error text.
 import * as http2 from 'node:http2';
 import { ErrLeaseNotFound } from '../lease/index.js';
-import { Reader, Writer, sizeBoolField, sizeInt64Field, sizeIntField, sizeLenField } from './etcdserverpb/proto.js';
+import { Reader, Writer, sizeBoolField, sizeInt64Field, sizeIntField, sizeLenField } from '../pkg/protobuf.js';
 import { PeerSessions } from './peerSessions.js';
 
 export const LEASE_PATH = '/leases';
@@ -63,7 +63,7 @@ export function encodeKeepAliveRequest(id: bigint): Buffer {
 }
 
 export function decodeKeepAliveRequest(b: Uint8Array): bigint {
-  return decodeIdRequest(new Reader(b)).id;
+  return decodeIdRequest(Reader.of(b)).id;
 }
 
 /** LeaseKeepAliveResponse { ResponseHeader header = 1; int64 ID = 2; int64 TTL = 3 } (header left empty). */
@@ -75,7 +75,7 @@ export function encodeKeepAliveResponse(id: bigint, ttl: number): Buffer {
 }
 
 export function decodeKeepAliveResponse(b: Uint8Array): { id: bigint; ttl: number } {
-  const r = new Reader(b);
+  const r = Reader.of(b);
   let id = 0n;
   let ttl = 0;
   while (!r.done()) {
@@ -91,13 +91,13 @@ export function decodeKeepAliveResponse(b: Uint8Array): { id: bigint; ttl: numbe
 export function encodeInternalRequest(id: bigint, keys: boolean): Buffer {
   const inner = encodeIdRequest(id, keys);
   const w = new Writer(sizeLenField(inner.length));
-  w.message(1, inner.length);
+  w.lenField(1, inner.length);
   w.buf.set(inner, w.pos);
   return w.buf;
 }
 
 export function decodeInternalRequest(b: Uint8Array): { id: bigint; keys: boolean } {
-  const r = new Reader(b);
+  const r = Reader.of(b);
   let out = { id: 0n, keys: false };
   while (!r.done()) {
     const tag = r.varint();
@@ -115,13 +115,13 @@ export function encodeInternalResponse(id: bigint, t: LeaseTtl): Buffer {
   let innerLen = sizeLenField(0) + sizeInt64Field(id) + sizeIntField(t.ttl) + sizeIntField(t.grantedTtl);
   for (const k of t.keys) innerLen += sizeLenField(k.length);
   const w = new Writer(sizeLenField(innerLen));
-  w.message(1, innerLen);
-  w.message(1, 0);
+  w.lenField(1, innerLen);
+  w.lenField(1, 0);
   w.int64(2, id);
   w.int(3, t.ttl);
   w.int(4, t.grantedTtl);
   for (const k of t.keys) {
-    w.message(5, k.length);
+    w.lenField(5, k.length);
     w.buf.set(k, w.pos);
     w.pos += k.length;
   }
@@ -129,7 +129,7 @@ export function encodeInternalResponse(id: bigint, t: LeaseTtl): Buffer {
 }
 
 export function decodeInternalResponse(b: Uint8Array): LeaseTtl {
-  const r = new Reader(b);
+  const r = Reader.of(b);
   const out: LeaseTtl = { ttl: 0, grantedTtl: 0, keys: [] };
   while (!r.done()) {
     const tag = r.varint();

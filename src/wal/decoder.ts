@@ -12,7 +12,8 @@
 import { crc32c } from '../pkg/crc32c.js';
 import { FRAME_SIZE, padBytes } from './encoder.js';
 import { WalCorruptionError } from './errors.js';
-import { CrcType, WalRecord, WalpbDecodeError, decodeRecord } from './walpb.js';
+import { ProtoDecodeError, asBuffer } from '../pkg/protobuf.js';
+import { CrcType, WalRecord, decodeRecord } from './walpb.js';
 
 const SECTOR = 512;
 
@@ -34,13 +35,13 @@ export class RecordDecoder {
   /** Why the last segment's tail was judged torn. */
   tornReason = '';
   readonly rec: WalRecord = { type: 0, crc: 0, data: EMPTY };
-  private buf: Uint8Array = EMPTY;
+  private buf: Buffer = asBuffer(EMPTY);
   private file = '';
   private isLast = false;
 
   /** Starts decoding `buf`, the contents of segment `file`; torn records are tolerated only if `isLast`. */
   beginSegment(buf: Uint8Array, file: string, isLast: boolean): void {
-    this.buf = buf;
+    this.buf = asBuffer(buf);
     this.file = file;
     this.isLast = isLast;
     this.lastValidOff = 0;
@@ -80,7 +81,7 @@ export class RecordDecoder {
     try {
       decodeRecord(b, start, end, rec);
     } catch (e) {
-      if (!(e instanceof WalpbDecodeError)) throw e;
+      if (!(e instanceof ProtoDecodeError)) throw e;
       return this.tornOrCorrupt(`malformed record: ${e.message}`, this.hasZeroSector(start, end + pad));
     }
     // Padding is not covered by the CRC; our writer (and etcd's) always zeroes it.

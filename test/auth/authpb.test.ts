@@ -55,3 +55,18 @@ test('decoding skips unknown fields and rejects truncation', () => {
   assert.throws(() => decodeUser(Buffer.from([0x0a, 0x05, 0x61])), /unexpected EOF/);
   assert.throws(() => decodeRole(Buffer.from([0x12, 0x03, 0x12, 0x05, 0x00])), /unexpected EOF/);
 });
+
+test('User and Role keep their exact bytes (empty options message, empty range end omitted)', () => {
+  const u = { name: 'root', password: Buffer.from('$2a$10$hash'), roles: ['r1', 'root'], options: { noPassword: true } };
+  assert.equal(encodeUser(u).toString('hex'), '0a04726f6f74120b24326124313024686173681a0272311a04726f6f7422020801');
+  assert.equal(encodeUser({ name: 'x', password: Buffer.alloc(0), roles: [], options: null }).toString('hex'), '0a0178');
+  assert.equal(encodeUser({ name: 'x', password: Buffer.alloc(0), roles: [], options: { noPassword: false } }).toString('hex'), '0a01782200');
+  const role = {
+    name: 'r',
+    keyPermission: [
+      { permType: PermType.READWRITE, key: Buffer.from('a'), rangeEnd: Buffer.from([0]) },
+      { permType: PermType.READ, key: Buffer.from('k'), rangeEnd: Buffer.alloc(0) },
+    ],
+  };
+  assert.equal(encodeRole(role).toString('hex'), '0a0172120808021201611a0100120312016b');
+});

@@ -35,3 +35,9 @@ test('bucket key is the uint64 big-endian of the ID', () => {
   assert.equal(leaseIdFromKey(leaseIdKey(42n)), 42n);
   assert.throws(() => leaseIdFromKey(Buffer.alloc(4)), /8-byte/);
 });
+
+test('keeps its exact bytes for multi-byte and negative values', () => {
+  assert.equal(encodeLease({ id: 0x694d7f1a2b3c4d5en, ttl: 300, remainingTtl: 129 }).toString('hex'), '08de9af1d9a2e3dfa66910ac02188101');
+  assert.equal(encodeLease({ id: -2n, ttl: 0, remainingTtl: -1 }).toString('hex'), '08feffffffffffffffff0118ffffffffffffffffff01');
+  assert.deepEqual(decodeLease(encodeLease({ id: -2n, ttl: 0, remainingTtl: -1 })), { id: -2n, ttl: 0, remainingTtl: -1 });
+});

@@ -67,3 +67,10 @@ test('serveLeaseHttp answers forwarded renewals and lookups; LeaseClient maps re
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('lease forwarding messages keep their exact bytes', () => {
+  assert.equal(encodeKeepAliveRequest(-3n).toString('hex'), '08fdffffffffffffffff01');
+  assert.equal(encodeKeepAliveResponse(0x694d7f1a2b3c4d5en, 59).toString('hex'), '10de9af1d9a2e3dfa669183b');
+  assert.equal(encodeInternalRequest(7n, true).toString('hex'), '0a0408071001');
+  assert.equal(encodeInternalResponse(7n, { ttl: 5, grantedTtl: 60, keys: [Buffer.from('a'), Buffer.from('bc')] }).toString('hex'), '0a0f0a0010071805203c2a01612a026263');
+});

@@ -11,7 +11,7 @@ import { crc32c } from '../../src/pkg/crc32c.js';
 import { decodeSnapshot } from '../../src/raft/raftpb/codec.js';
 import type { Snapshot } from '../../src/raft/raftpb/types.js';
 import { Snapshotter, isSnapError, readSnap, snapName } from '../../src/snap/index.js';
-import { decodeSnapEnvelope } from '../../src/snap/snappb.js';
+import { decodeSnapEnvelope, encodeSnapEnvelope } from '../../src/snap/snappb.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'snap-test-'));
@@ -133,3 +133,12 @@ test('leftovers: old broken snapshots beyond one and orphaned db.tmp files are r
     await s.load();
     assert.equal(fs.existsSync(path.join(dir, 'db.tmp.123')), false);
   }));
+
+test('the .snap envelope keeps its exact bytes', () => {
+  const env = encodeSnapEnvelope(0xfedcba98, Buffer.alloc(130, 1));
+  assert.equal(env.subarray(0, 15).toString('hex'), '0898f5f2f60f128201010101010101');
+  assert.equal(env.length, 1 + 5 + 1 + 2 + 130);
+  const back = decodeSnapEnvelope(env);
+  assert.equal(back.crc, 0xfedcba98);
+  assert.equal(back.data.length, 130);
+});

@@ -25,44 +25,13 @@ import {
   emptyConfState,
   newMessage,
 } from './types.js';
-
-const TWO_32 = 4294967296;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+import { Reader, Writer, sizeLenField, sizeVarint, sizeVarintBig } from '../../pkg/protobuf.js';
 
 // ---- sizes ----------------------------------------------------------------------------------
 
-/** Encoded length of a varint holding a non-negative integer ≤ 2^53. */
-export function sizeVarint(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  let n = 4;
-  v = Math.floor(v / 0x10000000);
-  while (v > 0) {
-    n++;
-    v = Math.floor(v / 128);
-  }
-  return n;
-}
-
-function sizeVarintBig(v: bigint): number {
-  if (v <= MAX_SAFE) return sizeVarint(Number(v));
-  let n = 0;
-  while (v > 0n) {
-    n++;
-    v >>= 7n;
-  }
-  return n;
-}
-
-function sizeBytesField(len: number): number {
-  return 1 + sizeVarint(len) + len;
-}
-
 export function entrySize(e: Entry): number {
   let n = 3 + sizeVarint(e.type) + sizeVarint(e.term) + sizeVarint(e.index);
-  if (e.data.length > 0) n += sizeBytesField(e.data.length);
+  if (e.data.length > 0) n += sizeLenField(e.data.length);
   return n;
 }
 
@@ -88,12 +57,12 @@ function confStateSize(cs: ConfState): number {
 
 function snapshotMetadataSize(s: Snapshot): number {
   const cs = confStateSize(s.metadata.confState);
-  return sizeBytesField(cs) + 2 + sizeVarint(s.metadata.index) + sizeVarint(s.metadata.term);
+  return sizeLenField(cs) + 2 + sizeVarint(s.metadata.index) + sizeVarint(s.metadata.term);
 }
 
 function snapshotSize(s: Snapshot): number {
-  let n = sizeBytesField(snapshotMetadataSize(s));
-  if (s.data.length > 0) n += sizeBytesField(s.data.length);
+  let n = sizeLenField(snapshotMetadataSize(s));
+  if (s.data.length > 0) n += sizeLenField(s.data.length);
   return n;
 }
 
@@ -109,72 +78,14 @@ function messageSize(m: Message): number {
     2 + // reject
     1 + sizeVarint(m.rejectHint) +
     1 + sizeVarintBig(m.vote);
-  for (const e of m.entries) n += sizeBytesField(entrySize(e));
-  if (m.snapshot) n += sizeBytesField(snapshotSize(m.snapshot));
-  if (m.context.length > 0) n += sizeBytesField(m.context.length);
-  for (const r of m.responses) n += sizeBytesField(messageSize(r));
+  for (const e of m.entries) n += sizeLenField(entrySize(e));
+  if (m.snapshot) n += sizeLenField(snapshotSize(m.snapshot));
+  if (m.context.length > 0) n += sizeLenField(m.context.length);
+  for (const r of m.responses) n += sizeLenField(messageSize(r));
   return n;
 }
 
 // ---- writer ---------------------------------------------------------------------------------
-
-/** Writes protobuf primitives into a buffer of known size. */
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(v: number): void {
-    const b = this.buf;
-    while (v >= TWO_32) {
-      b[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    while (v >= 0x80) {
-      b[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[this.pos++] = v;
-  }
-
-  varintBig(v: bigint): void {
-    if (v <= MAX_SAFE) {
-      this.varint(Number(v));
-      return;
-    }
-    while (v >= 0x80n) {
-      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.pos++] = Number(v);
-  }
-
-  tag(field: number, wire: number): void {
-    this.buf[this.pos++] = (field << 3) | wire;
-  }
-
-  uintField(field: number, v: number): void {
-    this.tag(field, 0);
-    this.varint(v);
-  }
-
-  idField(field: number, v: bigint): void {
-    this.tag(field, 0);
-    this.varintBig(v);
-  }
-
-  bytesField(field: number, data: Uint8Array): void {
-    this.tag(field, 2);
-    this.varint(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
-  }
-
-  /** Starts a length-delimited field whose content is `len` bytes, written next by the caller. */
-  lenField(field: number, len: number): void {
-    this.tag(field, 2);
-    this.varint(len);
-  }
-}
 
 function writeEntry(w: Writer, e: Entry): void {
   w.uintField(1, e.type);
@@ -185,15 +96,15 @@ function writeEntry(w: Writer, e: Entry): void {
 
 function writeHardState(w: Writer, hs: HardState): void {
   w.uintField(1, hs.term);
-  w.idField(2, hs.vote);
+  w.uint64Field(2, hs.vote);
   w.uintField(3, hs.commit);
 }
 
 function writeConfState(w: Writer, cs: ConfState): void {
-  for (const id of cs.voters) w.idField(1, id);
-  for (const id of cs.learners) w.idField(2, id);
-  for (const id of cs.votersOutgoing) w.idField(3, id);
-  for (const id of cs.learnersNext) w.idField(4, id);
+  for (const id of cs.voters) w.uint64Field(1, id);
+  for (const id of cs.learners) w.uint64Field(2, id);
+  for (const id of cs.votersOutgoing) w.uint64Field(3, id);
+  for (const id of cs.learnersNext) w.uint64Field(4, id);
   w.uintField(5, cs.autoLeave ? 1 : 0);
 }
 
@@ -208,8 +119,8 @@ function writeSnapshot(w: Writer, s: Snapshot): void {
 
 function writeMessage(w: Writer, m: Message): void {
   w.uintField(1, m.type);
-  w.idField(2, m.to);
-  w.idField(3, m.from);
+  w.uint64Field(2, m.to);
+  w.uint64Field(3, m.from);
   w.uintField(4, m.term);
   w.uintField(5, m.logTerm);
   w.uintField(6, m.index);
@@ -225,7 +136,7 @@ function writeMessage(w: Writer, m: Message): void {
   w.uintField(10, m.reject ? 1 : 0);
   w.uintField(11, m.rejectHint);
   if (m.context.length > 0) w.bytesField(12, m.context);
-  w.idField(13, m.vote);
+  w.uint64Field(13, m.vote);
   for (const r of m.responses) {
     w.lenField(14, messageSize(r));
     writeMessage(w, r);
@@ -233,7 +144,7 @@ function writeMessage(w: Writer, m: Message): void {
 }
 
 function encodeWith<T>(v: T, size: (v: T) => number, write: (w: Writer, v: T) => void): Buffer {
-  const w = new Writer(Buffer.allocUnsafe(size(v)));
+  const w = new Writer(size(v));
   write(w, v);
   return w.buf;
 }
@@ -250,11 +161,11 @@ export const messageEncodedSize = messageSize;
 export function encodeConfChange(cc: ConfChange): Buffer {
   const size =
     2 + sizeVarintBig(cc.id) + sizeVarint(cc.type) + 1 + sizeVarintBig(cc.nodeId) +
-    (cc.context.length > 0 ? sizeBytesField(cc.context.length) : 0);
-  const w = new Writer(Buffer.allocUnsafe(size));
-  w.idField(1, cc.id);
+    (cc.context.length > 0 ? sizeLenField(cc.context.length) : 0);
+  const w = new Writer(size);
+  w.uint64Field(1, cc.id);
   w.uintField(2, cc.type);
-  w.idField(3, cc.nodeId);
+  w.uint64Field(3, cc.nodeId);
   if (cc.context.length > 0) w.bytesField(4, cc.context);
   return w.buf;
 }
@@ -265,129 +176,20 @@ function confChangeSingleSize(c: ConfChangeSingle): number {
 
 export function encodeConfChangeV2(cc: ConfChangeV2): Buffer {
   let size = 1 + sizeVarint(cc.transition);
-  for (const c of cc.changes) size += sizeBytesField(confChangeSingleSize(c));
-  if (cc.context.length > 0) size += sizeBytesField(cc.context.length);
-  const w = new Writer(Buffer.allocUnsafe(size));
+  for (const c of cc.changes) size += sizeLenField(confChangeSingleSize(c));
+  if (cc.context.length > 0) size += sizeLenField(cc.context.length);
+  const w = new Writer(size);
   w.uintField(1, cc.transition);
   for (const c of cc.changes) {
     w.lenField(2, confChangeSingleSize(c));
     w.uintField(1, c.type);
-    w.idField(2, c.nodeId);
+    w.uint64Field(2, c.nodeId);
   }
   if (cc.context.length > 0) w.bytesField(3, cc.context);
   return w.buf;
 }
 
 // ---- reader ---------------------------------------------------------------------------------
-
-export class ProtoDecodeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProtoDecodeError';
-  }
-}
-
-/** Reads protobuf primitives from `buf[pos, end)`. */
-class Reader {
-  constructor(
-    readonly buf: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
-
-  done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  varint(): number {
-    const b = this.buf;
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new ProtoDecodeError('unexpected EOF');
-      const byte = b[this.pos++]!;
-      result += (byte & 0x7f) * mul;
-      if (byte < 0x80) return result;
-      mul *= 128;
-    }
-    throw new ProtoDecodeError('integer overflow');
-  }
-
-  varintBig(): bigint {
-    const b = this.buf;
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new ProtoDecodeError('unexpected EOF');
-      const byte = b[this.pos++]!;
-      result |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) return result & 0xffffffffffffffffn;
-      shift += 7n;
-    }
-    throw new ProtoDecodeError('integer overflow');
-  }
-
-  /** A varint node ID; small IDs avoid BigInt arithmetic. */
-  id(): bigint {
-    const start = this.pos;
-    const v = this.varint();
-    if (v <= Number.MAX_SAFE_INTEGER && this.pos - start < 8) return BigInt(v);
-    this.pos = start;
-    return this.varintBig();
-  }
-
-  /** Returns the [start, end) of a length-delimited field's content and skips past it. */
-  lenDelimited(): [number, number] {
-    const len = this.varint();
-    const start = this.pos;
-    const end = start + len;
-    if (end > this.end) throw new ProtoDecodeError('unexpected EOF');
-    this.pos = end;
-    return [start, end];
-  }
-
-  bytes(): Uint8Array {
-    const [s, e] = this.lenDelimited();
-    return this.buf.subarray(s, e);
-  }
-
-  skip(wire: number): void {
-    switch (wire) {
-      case 0:
-        this.varint();
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2:
-        this.lenDelimited();
-        return;
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new ProtoDecodeError(`illegal wireType ${wire}`);
-    }
-    if (this.pos > this.end) throw new ProtoDecodeError('unexpected EOF');
-  }
-
-  /** Reads a repeated uint64 field that may be packed (wire 2) or not (wire 0). */
-  ids(wire: number, into: NodeId[]): void {
-    if (wire === 0) {
-      into.push(this.id());
-      return;
-    }
-    if (wire !== 2) throw new ProtoDecodeError(`wrong wireType ${wire} for repeated uint64`);
-    const [s, e] = this.lenDelimited();
-    const sub = new Reader(this.buf, s, e);
-    while (!sub.done()) into.push(sub.id());
-  }
-}
-
-function sub(r: Reader): Reader {
-  const [s, e] = r.lenDelimited();
-  return new Reader(r.buf, s, e);
-}
 
 function readEntry(r: Reader): Entry {
   const e: Entry = { term: 0, index: 0, type: EntryType.EntryNormal, data: EMPTY_BYTES };
@@ -411,7 +213,7 @@ function readHardState(r: Reader): HardState {
     const field = key >>> 3;
     const wire = key & 7;
     if (field === 1 && wire === 0) hs.term = r.varint();
-    else if (field === 2 && wire === 0) hs.vote = r.id();
+    else if (field === 2 && wire === 0) hs.vote = r.uint64();
     else if (field === 3 && wire === 0) hs.commit = r.varint();
     else r.skip(wire);
   }
@@ -424,10 +226,10 @@ function readConfState(r: Reader): ConfState {
     const key = r.varint();
     const field = key >>> 3;
     const wire = key & 7;
-    if (field === 1) r.ids(wire, cs.voters);
-    else if (field === 2) r.ids(wire, cs.learners);
-    else if (field === 3) r.ids(wire, cs.votersOutgoing);
-    else if (field === 4) r.ids(wire, cs.learnersNext);
+    if (field === 1) r.uint64s(wire, cs.voters);
+    else if (field === 2) r.uint64s(wire, cs.learners);
+    else if (field === 3) r.uint64s(wire, cs.votersOutgoing);
+    else if (field === 4) r.uint64s(wire, cs.learnersNext);
     else if (field === 5 && wire === 0) cs.autoLeave = r.varint() !== 0;
     else r.skip(wire);
   }
@@ -442,12 +244,12 @@ function readSnapshot(r: Reader): Snapshot {
     const wire = key & 7;
     if (field === 1 && wire === 2) s.data = r.bytes();
     else if (field === 2 && wire === 2) {
-      const m = sub(r);
+      const m = r.sub();
       while (!m.done()) {
         const k = m.varint();
         const f = k >>> 3;
         const wt = k & 7;
-        if (f === 1 && wt === 2) s.metadata.confState = readConfState(sub(m));
+        if (f === 1 && wt === 2) s.metadata.confState = readConfState(m.sub());
         else if (f === 2 && wt === 0) s.metadata.index = m.varint();
         else if (f === 3 && wt === 0) s.metadata.term = m.varint();
         else m.skip(wt);
@@ -465,19 +267,19 @@ function readMessage(r: Reader): Message {
     const wire = key & 7;
     switch (wire === 0 || wire === 2 ? field : 0) {
       case 1: m.type = r.varint() as MessageType; break;
-      case 2: m.to = r.id(); break;
-      case 3: m.from = r.id(); break;
+      case 2: m.to = r.uint64(); break;
+      case 3: m.from = r.uint64(); break;
       case 4: m.term = r.varint(); break;
       case 5: m.logTerm = r.varint(); break;
       case 6: m.index = r.varint(); break;
-      case 7: m.entries.push(readEntry(sub(r))); break;
+      case 7: m.entries.push(readEntry(r.sub())); break;
       case 8: m.commit = r.varint(); break;
-      case 9: m.snapshot = readSnapshot(sub(r)); break;
+      case 9: m.snapshot = readSnapshot(r.sub()); break;
       case 10: m.reject = r.varint() !== 0; break;
       case 11: m.rejectHint = r.varint(); break;
       case 12: m.context = r.bytes(); break;
-      case 13: m.vote = r.id(); break;
-      case 14: m.responses.push(readMessage(sub(r))); break;
+      case 13: m.vote = r.uint64(); break;
+      case 14: m.responses.push(readMessage(r.sub())); break;
       default: r.skip(wire);
     }
   }
@@ -485,7 +287,7 @@ function readMessage(r: Reader): Message {
 }
 
 function decodeWith<T>(buf: Uint8Array, read: (r: Reader) => T): T {
-  return read(new Reader(buf, 0, buf.length));
+  return read(Reader.of(buf));
 }
 
 export const decodeEntry = (buf: Uint8Array): Entry => decodeWith(buf, readEntry);
@@ -495,7 +297,7 @@ export const decodeSnapshot = (buf: Uint8Array): Snapshot => decodeWith(buf, rea
 export const decodeMessage = (buf: Uint8Array): Message => decodeWith(buf, readMessage);
 
 export function decodeConfChange(buf: Uint8Array): ConfChange {
-  const r = new Reader(buf, 0, buf.length);
+  const r = Reader.of(buf);
   const cc: ConfChange = {
     type: ConfChangeType.ConfChangeAddNode,
     nodeId: 0n,
@@ -506,9 +308,9 @@ export function decodeConfChange(buf: Uint8Array): ConfChange {
     const key = r.varint();
     const field = key >>> 3;
     const wire = key & 7;
-    if (field === 1 && wire === 0) cc.id = r.varintBig();
+    if (field === 1 && wire === 0) cc.id = r.uint64();
     else if (field === 2 && wire === 0) cc.type = r.varint();
-    else if (field === 3 && wire === 0) cc.nodeId = r.id();
+    else if (field === 3 && wire === 0) cc.nodeId = r.uint64();
     else if (field === 4 && wire === 2) cc.context = r.bytes();
     else r.skip(wire);
   }
@@ -516,7 +318,7 @@ export function decodeConfChange(buf: Uint8Array): ConfChange {
 }
 
 export function decodeConfChangeV2(buf: Uint8Array): ConfChangeV2 {
-  const r = new Reader(buf, 0, buf.length);
+  const r = Reader.of(buf);
   const cc: ConfChangeV2 = {
     transition: ConfChangeTransition.ConfChangeTransitionAuto,
     changes: [],
@@ -528,14 +330,14 @@ export function decodeConfChangeV2(buf: Uint8Array): ConfChangeV2 {
     const wire = key & 7;
     if (field === 1 && wire === 0) cc.transition = r.varint();
     else if (field === 2 && wire === 2) {
-      const s = sub(r);
+      const s = r.sub();
       const c: ConfChangeSingle = { type: ConfChangeType.ConfChangeAddNode, nodeId: 0n };
       while (!s.done()) {
         const k = s.varint();
         const f = k >>> 3;
         const wt = k & 7;
         if (f === 1 && wt === 0) c.type = s.varint();
-        else if (f === 2 && wt === 0) c.nodeId = s.id();
+        else if (f === 2 && wt === 0) c.nodeId = s.uint64();
         else s.skip(wt);
       }
       cc.changes.push(c);

@@ -3,7 +3,7 @@
 // protobuf encoding. Auth requests are rare, so this favours plain code over the hand-tuned
 // layout of the KV requests in raftInternal.ts; the header is only present when a token was sent.
 import type { Permission, PermType } from '../../auth/authpb.js';
-import { Reader, Writer, sizeBytesField, sizeIntField, sizeVarint } from './proto.js';
+import { Reader, Writer, sizeBytesField, sizeIntField, sizeVarint } from '../../pkg/protobuf.js';
 
 /** etcd's RequestHeader minus the ID (ours travels in InternalRaftRequest.ID). */
 export interface RequestHeader {
@@ -129,16 +129,16 @@ export function writeAuthBody(w: Writer, a: AuthRaftRequest): void {
     if (typeof v === 'string') {
       if (v.length === 0) continue;
       const n = strLen(v);
-      w.message(num, n);
+      w.lenField(num, n);
       w.buf.write(v, w.pos, 'utf8');
       w.pos += n;
     } else if (Buffer.isBuffer(v)) {
       w.bytes(num, v);
     } else if (typeof v === 'boolean') {
-      w.message(num, v ? 2 : 0);
+      w.lenField(num, v ? 2 : 0);
       w.bool(1, v);
     } else if (v !== null) {
-      w.message(num, permSize(v));
+      w.lenField(num, permSize(v));
       w.int(1, v.permType);
       w.bytes(2, v.key);
       w.bytes(3, v.rangeEnd);
@@ -153,7 +153,7 @@ export function headerSize(h: RequestHeader): number {
 export function writeHeader(w: Writer, h: RequestHeader): void {
   const n = strLen(h.username);
   if (n > 0) {
-    w.message(2, n);
+    w.lenField(2, n);
     w.buf.write(h.username, w.pos, 'utf8');
     w.pos += n;
   }

@@ -14,9 +14,9 @@ import {
   sizeIntField,
   sizeLenField,
   sizeVarint,
-  sizeVarint64,
-  ProtoError,
-} from './proto.js';
+  sizeVarintBig,
+  ProtoDecodeError,
+} from '../../pkg/protobuf.js';
 import type {
   AlarmRequest,
   Compare,
@@ -108,7 +108,7 @@ function compareSize(c: Compare): number {
   if (c.createRevision !== undefined) n += 1 + sizeVarint(c.createRevision);
   if (c.modRevision !== undefined) n += 1 + sizeVarint(c.modRevision);
   if (c.value !== undefined) n += sizeLenField(c.value.length);
-  if (c.lease !== undefined) n += 1 + sizeVarint64(c.lease);
+  if (c.lease !== undefined) n += 1 + sizeVarintBig(c.lease);
   const re = len(c.rangeEnd);
   if (re > 0) n += 2 + sizeVarint(re) + re;
   return n;
@@ -207,29 +207,29 @@ function writeCompare(w: Writer, c: Compare): void {
     w.varint(c.modRevision);
   }
   if (c.value !== undefined) {
-    w.message(7, c.value.length);
+    w.lenField(7, c.value.length);
     w.buf.set(c.value, w.pos);
     w.pos += c.value.length;
   }
   if (c.lease !== undefined) {
     w.tag(8, 0);
-    w.varint64(c.lease);
+    w.varintBig(c.lease);
   }
   w.bytes(64, c.rangeEnd);
 }
 
 function writeRequestOp(w: Writer, op: RequestOp): void {
   if (op.requestRange) {
-    w.message(1, rangeSize(op.requestRange));
+    w.lenField(1, rangeSize(op.requestRange));
     writeRange(w, op.requestRange);
   } else if (op.requestPut) {
-    w.message(2, putSize(op.requestPut));
+    w.lenField(2, putSize(op.requestPut));
     writePut(w, op.requestPut);
   } else if (op.requestDeleteRange) {
-    w.message(3, deleteRangeSize(op.requestDeleteRange));
+    w.lenField(3, deleteRangeSize(op.requestDeleteRange));
     writeDeleteRange(w, op.requestDeleteRange);
   } else if (op.requestTxn) {
-    w.message(4, txnSize(op.requestTxn));
+    w.lenField(4, txnSize(op.requestTxn));
     writeTxn(w, op.requestTxn);
   }
 }
@@ -237,24 +237,24 @@ function writeRequestOp(w: Writer, op: RequestOp): void {
 function writeTxn(w: Writer, t: TxnRequest): void {
   if (t.compare)
     for (const c of t.compare) {
-      w.message(1, compareSize(c));
+      w.lenField(1, compareSize(c));
       writeCompare(w, c);
     }
   if (t.success)
     for (const op of t.success) {
-      w.message(2, requestOpSize(op));
+      w.lenField(2, requestOpSize(op));
       writeRequestOp(w, op);
     }
   if (t.failure)
     for (const op of t.failure) {
-      w.message(3, requestOpSize(op));
+      w.lenField(3, requestOpSize(op));
       writeRequestOp(w, op);
     }
 }
 
 function writeString(w: Writer, field: number, s: string): void {
   const n = Buffer.byteLength(s);
-  w.message(field, n);
+  w.lenField(field, n);
   w.buf.write(s, w.pos, 'utf8');
   w.pos += n;
 }
@@ -301,7 +301,7 @@ export function encodeInternalRaftRequest(r: InternalRaftRequest): Buffer {
   const w = new Writer(n);
   w.tag(1, 0);
   writeId(w, r.idPrefix, r.id);
-  if (field !== 0) w.message(field, body);
+  if (field !== 0) w.lenField(field, body);
   if (r.range) writeRange(w, r.range);
   else if (r.put) writePut(w, r.put);
   else if (r.deleteRange) writeDeleteRange(w, r.deleteRange);
@@ -319,19 +319,19 @@ export function encodeInternalRaftRequest(r: InternalRaftRequest): Buffer {
     w.int(3, r.alarm.alarm);
   } else if (r.leaseCheckpoint) {
     for (const cp of r.leaseCheckpoint.checkpoints) {
-      w.message(1, sizeInt64Field(cp.ID) + sizeIntField(cp.remainingTTL));
+      w.lenField(1, sizeInt64Field(cp.ID) + sizeIntField(cp.remainingTTL));
       w.int64(1, cp.ID);
       w.int(2, cp.remainingTTL);
     }
   } else if (r.memberAttrSet) {
     const m = r.memberAttrSet;
     w.int64(1, m.memberID);
-    w.message(2, attributesSize(m));
+    w.lenField(2, attributesSize(m));
     if (m.name !== '') writeString(w, 1, m.name);
     for (const u of m.clientUrls) writeString(w, 2, u);
   } else if (r.auth) writeAuthBody(w, r.auth);
   if (r.header) {
-    w.message(HEADER_FIELD, hdr);
+    w.lenField(HEADER_FIELD, hdr);
     writeHeader(w, r.header);
   }
   if (w.pos !== n) throw new Error(`raftInternal: encoded ${w.pos} bytes, expected ${n}`);
@@ -471,7 +471,7 @@ function readIdInto(rd: Reader, r: InternalRaftRequest): void {
   let hi = 0;
   let shift = 0;
   for (let i = 0; i < 10; i++) {
-    if (rd.pos >= rd.end) throw new ProtoError('proto: unexpected EOF');
+    if (rd.pos >= rd.end) throw new ProtoDecodeError('proto: unexpected EOF');
     const byte = b[rd.pos++]!;
     const v = byte & 0x7f;
     if (shift < 28) lo += v * 2 ** shift;
@@ -488,7 +488,7 @@ function readIdInto(rd: Reader, r: InternalRaftRequest): void {
 }
 
 export function decodeInternalRaftRequest(buf: Uint8Array): InternalRaftRequest {
-  const rd = new Reader(buf);
+  const rd = Reader.of(buf);
   const r: InternalRaftRequest = { idPrefix: 0, id: 0 };
   while (!rd.done()) {
     const tag = rd.varint();

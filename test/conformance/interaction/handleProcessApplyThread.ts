@@ -4,7 +4,8 @@
 import type { CmdArg } from '../datadriven.js';
 import { EntryType } from '../../../src/raft/raftpb/types.js';
 import type { ConfState, Entry, Snapshot } from '../../../src/raft/raftpb/types.js';
-import { ProtoDecodeError, decodeConfChange, decodeConfChangeV2 } from '../../../src/raft/raftpb/codec.js';
+import { decodeConfChange, decodeConfChangeV2 } from '../../../src/raft/raftpb/codec.js';
+import { ProtoDecodeError } from '../../../src/pkg/protobuf.js';
 import { describeMessage } from '../../../src/raft/util.js';
 import { nodeIdxs } from './args.js';
 import type { InteractionEnv, Node } from './env.js';

@@ -114,3 +114,32 @@ test('truncated input is refused', () => {
   const buf = encodeEntry({ term: 1, index: 2, type: EntryType.EntryNormal, data: Buffer.from('hello') });
   assert.throws(() => decodeEntry(buf.subarray(0, buf.length - 2)), /unexpected EOF/);
 });
+
+test('message, hard state and conf changes keep their exact bytes (64-bit ids, multi-byte varints)', () => {
+  const cs = { voters: [1n, 0xbdae9bbc11dd390dn], learners: [300n], votersOutgoing: [], learnersNext: [2n ** 64n - 1n], autoLeave: true };
+  const snapshot = { data: Buffer.from('snapdata'), metadata: { confState: cs, index: 200000, term: 2 ** 40 } };
+  const m = newMessage({
+    type: MessageType.MsgApp, to: 0xbdae9bbc11dd390dn, from: 2n, term: 7, logTerm: 6, index: 2 ** 33, commit: 129,
+    reject: true, rejectHint: 16384, vote: 3n, context: Buffer.from('ctx'), snapshot,
+    entries: [
+      { term: 7, index: 2 ** 33 + 1, type: EntryType.EntryConfChange, data: Buffer.from('e1') },
+      { term: 7, index: 5, type: EntryType.EntryNormal, data: new Uint8Array(0) },
+    ],
+    responses: [newMessage({ type: MessageType.MsgHeartbeat, to: 1n, from: 2n, term: 1 })],
+  });
+  assert.equal(
+    encodeMessage(m).toString('hex'),
+    '0803108df2f48ec1f7a6d7bd011802200728063080808080203a0e08011007188180808020220265313a060800100718054081014a360a08' +
+      '736e617064617461122a0a1d0801088df2f48ec1f7a6d7bd0110ac0220ffffffffffffffffff01280110c09a0c18808080808020500158' +
+      '8080016203637478680372140808100118022001280030004000500058006800',
+  );
+  assert.equal(encodeHardState({ term: 2 ** 35, vote: 0xbdae9bbc11dd390dn, commit: 127 }).toString('hex'), '08808080808001108df2f48ec1f7a6d7bd01187f');
+  const cc = { type: ConfChangeType.ConfChangeUpdateNode, nodeId: 0xbdae9bbc11dd390dn, context: Buffer.from('c'), id: 2n ** 63n };
+  assert.equal(encodeConfChange(cc).toString('hex'), '08808080808080808080011002188df2f48ec1f7a6d7bd01220163');
+  const cc2 = {
+    transition: ConfChangeTransition.ConfChangeTransitionJointImplicit,
+    changes: [{ type: ConfChangeType.ConfChangeAddNode, nodeId: 2n }, { type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: 2n ** 60n }],
+    context: Buffer.from('x'),
+  };
+  assert.equal(encodeConfChangeV2(cc2).toString('hex'), '0801120408001002120c0803108080808080808080101a0178');
+});

@@ -45,3 +45,20 @@ test('nested txn with compares on every target round-trips', () => {
   const got = decodeInternalRaftRequest(encodeInternalRaftRequest(req as never));
   assert.deepEqual(got, req);
 });
+
+test('InternalRaftRequest keeps its exact bytes (ID halves, negative lease, auth header at field 100)', () => {
+  const hex = (r: unknown) => encodeInternalRaftRequest(r as never).toString('hex');
+  assert.equal(
+    hex({ idPrefix: 0xbeef, id: 2 ** 48 - 1, put: { key: b('k'), value: b('v'), lease: -5n, prevKv: true, ignoreLease: true } }),
+    '08fffffffffffffff7be0122150a016b12017618fbffffffffffffffff0120013001',
+  );
+  assert.equal(hex({ idPrefix: 7, id: 100, leaseGrant: { TTL: 60, ID: 0x7fff_ffff_ffff_ffffn } }), '08e48080808080c003420c083c10ffffffffffffffff7f');
+  assert.equal(
+    hex({ idPrefix: 1, id: 12345, range: { key: b('a'), rangeEnd: b('\0'), limit: 10, revision: 7, sortOrder: 2, sortTarget: 4, keysOnly: true, minModRevision: 3 } }),
+    '08b9e080808080401a120a0161120100180a20072802300440015003',
+  );
+  assert.equal(
+    hex({ idPrefix: 1, id: 5, header: { username: 'root', authRevision: 3 }, auth: { op: 'userAdd', name: 'u', password: '', hashedPassword: 'h', noPassword: false } }),
+    '0885808080808040e244080a01751a00220168a206081204726f6f741803',
+  );
+});
