@@ -18,6 +18,27 @@ import {
   decodeWalSnapshot,
 } from './walpb.js';
 
+/** Every metadata record must repeat the first one; returns the metadata to keep. */
+export function checkMetadata(prev: Uint8Array | null, data: Uint8Array, file: string, off: number): Uint8Array {
+  if (prev !== null && Buffer.compare(prev, data) !== 0) {
+    throw new WalError('ErrMetadataConflict', `wal: conflicting metadata found (in file '${file}' at offset ${off})`);
+  }
+  return data;
+}
+
+/** Whether a snapshot record marks `want`; the same index with another term is refused. */
+export function isSnapshotMarker(data: Uint8Array, want: WalSnapshot): boolean {
+  const s = decodeWalSnapshot(data);
+  if (s.index !== want.index) return false;
+  if (s.term !== want.term) {
+    throw new WalError(
+      'ErrSnapshotMismatch',
+      `wal: snapshot mismatch: found term ${s.term} at index ${s.index}, expected term ${want.term}`,
+    );
+  }
+  return true;
+}
+
 /**
  * Checks the WAL in `dir` from snapshot `snap` on: metadata consistent, CRC chain intact, snapshot
  * marker present with the expected term. Returns the last HardState.
@@ -30,24 +51,11 @@ export async function verify(dir: string, snap: WalSnapshot): Promise<HardState>
   await scanSegments(dir, names, (rec: WalRecord, file: string, off: number) => {
     switch (rec.type) {
       case MetadataType:
-        if (metadata !== null && Buffer.compare(metadata, rec.data) !== 0) {
-          throw new WalError('ErrMetadataConflict', `wal: conflicting metadata found (in file '${file}' at offset ${off})`);
-        }
-        metadata = rec.data;
+        metadata = checkMetadata(metadata, rec.data, file, off);
         break;
-      case SnapshotType: {
-        const s = decodeWalSnapshot(rec.data);
-        if (s.index === snap.index) {
-          if (s.term !== snap.term) {
-            throw new WalError(
-              'ErrSnapshotMismatch',
-              `wal: snapshot mismatch: found term ${s.term} at index ${s.index}, expected term ${snap.term}`,
-            );
-          }
-          match = true;
-        }
+      case SnapshotType:
+        if (isSnapshotMarker(rec.data, snap)) match = true;
         break;
-      }
       case EntryType:
         break;
       case StateType:

@@ -34,7 +34,7 @@ import { WalCorruptionError, WalError } from './errors.js';
 import { FilePipeline } from './filePipeline.js';
 import { parseWalName, selectWalFiles, walExists, walName } from './names.js';
 import { scanSegments } from './reader.js';
-import { validSnapshotEntries, verify } from './verify.js';
+import { checkMetadata, isSnapshotMarker, validSnapshotEntries, verify } from './verify.js';
 import {
   CrcType,
   EntryType,
@@ -43,7 +43,6 @@ import {
   StateType,
   WalRecord,
   WalSnapshot,
-  decodeWalSnapshot,
   encodeWalSnapshot,
 } from './walpb.js';
 
@@ -264,24 +263,11 @@ export class WAL {
           state = decodeHardState(rec.data);
           break;
         case MetadataType:
-          if (metadata !== null && Buffer.compare(metadata, rec.data) !== 0) {
-            throw new WalError('ErrMetadataConflict', `wal: conflicting metadata found (in file '${file}' at offset ${off})`);
-          }
-          metadata = rec.data;
+          metadata = checkMetadata(metadata, rec.data, file, off);
           break;
-        case SnapshotType: {
-          const s = decodeWalSnapshot(rec.data);
-          if (s.index === start.index) {
-            if (s.term !== start.term) {
-              throw new WalError(
-                'ErrSnapshotMismatch',
-                `wal: snapshot mismatch: found term ${s.term} at index ${s.index}, expected term ${start.term}`,
-              );
-            }
-            match = true;
-          }
+        case SnapshotType:
+          if (isSnapshotMarker(rec.data, start)) match = true;
           break;
-        }
         default:
           throw new WalCorruptionError('ErrCorrupt', file, off, `unexpected block type ${rec.type}`);
       }
