@@ -152,7 +152,6 @@ export class EtcdServer implements LeaseLocal {
   private readonly applyMetrics: ApplyMetrics;
 
   appliedIndex = 0;
-  private appliedTerm = 0;
   private snapshotIndex = 0;
   private confState: ConfState = emptyConfState();
   private lead: bigint = None;
@@ -212,7 +211,6 @@ export class EtcdServer implements LeaseLocal {
       this.snapshotIndex = b.snapshot.metadata.index;
       this.confState = b.snapshot.metadata.confState;
       this.appliedIndex = b.snapshot.metadata.index;
-      this.appliedTerm = b.snapshot.metadata.term;
     }
     // Entries at or below the consistent index are in the backend already: raft need not hand
     // them out again (etcd sets no Applied; its apply skips them, which comes to the same).
@@ -364,7 +362,6 @@ export class EtcdServer implements LeaseLocal {
         this.lg.warn({ index: e.index }, 'ignoring ConfChangeV2 entry');
       }
       this.appliedIndex = e.index;
-      this.appliedTerm = e.term;
     }
     this.appliedWait.trigger(this.appliedIndex);
   }
@@ -410,7 +407,6 @@ export class EtcdServer implements LeaseLocal {
       }
     }
     this.appliedIndex = index;
-    this.appliedTerm = snap.metadata.term;
     this.snapshotIndex = index;
     this.confState = snap.metadata.confState;
     this.appliedWait.trigger(index);
