@@ -81,6 +81,7 @@ export function serverConfigFrom(cfg: EtcdConfig, lg: ServerLogger, over: Partia
     initialCluster: initial,
     initialClusterToken: cfg.initialClusterToken,
     newCluster: cfg.initialClusterState === 'new',
+    forceNewCluster: cfg.forceNewCluster,
     peerUrls: cfg.initialAdvertisePeerUrls.map(urlString),
     clientUrls: cfg.advertiseClientUrls.map(urlString),
     snapshotCount: cfg.snapshotCount,
@@ -166,6 +167,7 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
       'listen-client-urls': cfg.listenClientUrls.map(urlString),
       'initial-cluster': effectiveInitialCluster(cfg),
       'initial-cluster-state': cfg.initialClusterState,
+      'force-new-cluster': scfg.forceNewCluster === true,
     },
     'starting an etcd server',
   );

@@ -15,6 +15,7 @@ import type { ServerConfig, ServerLogger } from './config.js';
 import { RaftCluster } from './membership/cluster.js';
 import { memberToJson } from './membership/member.js';
 import { clusterFromRemotePeers } from './membership/join.js';
+import { forceStandalone } from './forceNewCluster.js';
 
 export interface Bootstrapped {
   id: bigint;
@@ -172,21 +173,27 @@ export async function bootstrap(cfg: ServerConfig): Promise<Bootstrapped> {
     ? { index: snapshot.metadata.index, term: snapshot.metadata.term }
     : { index: 0, term: 0 };
   const wal = await WAL.open(walDir, walSnap, { logger: walLogger, unsafeNoFsync: cfg.unsafeNoFsync, onFsync });
-  const { metadata, hardState, entries } = await wal.readAll();
-  const { nodeId, clusterId } = decodeMetadata(metadata);
+  const read = await wal.readAll();
+  const { nodeId, clusterId } = decodeMetadata(read.metadata);
+  // --force-new-cluster: keep committed entries, force-commit the removal of every other member.
+  const { hardState, entries } = cfg.forceNewCluster
+    ? await forceStandalone(wal, snapshot, read.hardState, read.entries, { nodeId, clusterId }, lg)
+    : read;
   const storage = new MemoryStorage();
   if (snapshot !== null) storage.applySnapshot(snapshot);
   storage.setHardState(hardState);
   storage.append(entries);
   const cluster = RaftCluster.fromBackend(backend, nodeId, clusterId);
-  lg.info(
-    {
-      'cluster-id': clusterId.toString(16),
-      'local-member-id': nodeId.toString(16),
-      'commit-index': hardState.commit,
-    },
-    'restarting local member',
-  );
+  if (!cfg.forceNewCluster) {
+    lg.info(
+      {
+        'cluster-id': clusterId.toString(16),
+        'local-member-id': nodeId.toString(16),
+        'commit-index': hardState.commit,
+      },
+      'restarting local member',
+    );
+  }
   return {
     id: nodeId,
     cluster,

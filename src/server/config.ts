@@ -23,6 +23,8 @@ export interface ServerConfig {
   initialClusterToken: string;
   /** --initial-cluster-state=new. */
   newCluster: boolean;
+  /** --force-new-cluster: restart from the WAL as a one-member cluster (see forceNewCluster.ts). */
+  forceNewCluster?: boolean;
   /** This member's advertised peer and client URLs. */
   peerUrls: string[];
   clientUrls: string[];
