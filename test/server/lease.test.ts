@@ -1,3 +1,4 @@
+// Tests for leases in a running single-member server: expiry on the leader revokes keys, renew, revoke, restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';

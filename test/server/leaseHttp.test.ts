@@ -1,3 +1,4 @@
+// Tests for lease forwarding over the peer port: message encoding, the forwarding client and the handler.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';

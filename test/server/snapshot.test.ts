@@ -1,3 +1,4 @@
+// Tests for server snapshots: taken every --snapshot-count entries, purged, log trimmed, restart from snapshot + WAL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';

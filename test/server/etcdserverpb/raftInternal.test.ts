@@ -1,3 +1,4 @@
+// Tests for the InternalRaftRequest envelope codec: round trips of every request kind, nested txns, 64-bit ids.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
