@@ -2,10 +2,11 @@
 // shapes as plain objects, and the interfaces the server implements (EtcdServerApi, WatchStreamApi).
 //
 // Shapes follow the protobuf field names as camelCased by protobufjs (range_end -> rangeEnd, ID and
-// TTL unchanged). Decoded requests carry every field (proto3 defaults filled in); oneof members and
-// message fields that were absent are undefined. Bytes are Buffers that VIEW the request frame:
-// copy them if they must outlive the request (encoding into a raft entry is a copy). Revisions,
-// counts and TTLs are numbers; lease, member and cluster IDs are bigints.
+// TTL unchanged); the etcdserverpb shapes themselves live in server/etcdserverpb/rpc.ts. Request
+// fields may be absent (readers apply proto3 defaults); oneof members and message fields that were
+// absent are undefined. Bytes are Buffers that VIEW the request frame: copy them if they must
+// outlive the request (encoding into a raft entry is a copy). Revisions, counts and TTLs are
+// numbers; lease, member and cluster IDs are bigints.
 //
 // How the server implements the contract (mirrors etcd's v3rpc -> EtcdServer split):
 // - Every method is async and rejects with a typed error: the singletons of storage/mvcc/errors,
@@ -24,166 +25,29 @@
 //   fragments large responses and drives progress notifications.
 
 import type { Event, KeyValue } from '../storage/mvcc/kv.js';
+import type {
+  AlarmMember, AlarmRequest, AlarmResponse, CompactionRequest, CompactionResponse, Compare,
+  DeleteRangeRequest, DeleteRangeResponse, HashKVResponse, LeaseGrantRequest, LeaseGrantResponse,
+  LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse, Member, MemberListResponse, PutRequest, PutResponse, RangeRequest,
+  RangeResponse, RequestOp, ResponseHeader, ResponseOp, StatusResponse, TxnRequest, TxnResponse,
+} from '../server/etcdserverpb/rpc.js';
 
 export type { Event, KeyValue };
 
-export interface ResponseHeader {
-  clusterId: bigint;
-  memberId: bigint;
-  revision: number;
-  raftTerm: number;
-}
+// The etcdserverpb shapes are defined once, by the server (the API layer sits above it).
+export { AlarmAction, AlarmType, CompareResult, CompareTarget, SortOrder, SortTarget } from '../server/etcdserverpb/rpc.js';
+export type {
+  AlarmMember, AlarmRequest, AlarmResponse, CompactionRequest, CompactionResponse, Compare,
+  DeleteRangeRequest, DeleteRangeResponse, HashKVResponse, LeaseGrantRequest, LeaseGrantResponse,
+  LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse, Member, MemberListResponse, PutRequest, PutResponse, RangeRequest,
+  RangeResponse, RequestOp, ResponseHeader, ResponseOp, StatusResponse, TxnRequest, TxnResponse,
+};
 
 /** Per-call information: the auth token from the `token` metadata header. */
 export interface RequestContext {
   readonly token: string | undefined;
-}
-
-export const SortOrder = { NONE: 0, ASCEND: 1, DESCEND: 2 } as const;
-export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
-export const SortTarget = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
-export type SortTarget = (typeof SortTarget)[keyof typeof SortTarget];
-
-export interface RangeRequest {
-  key: Buffer;
-  rangeEnd: Buffer;
-  limit: number;
-  revision: number;
-  sortOrder: SortOrder;
-  sortTarget: SortTarget;
-  serializable: boolean;
-  keysOnly: boolean;
-  countOnly: boolean;
-  minModRevision: number;
-  maxModRevision: number;
-  minCreateRevision: number;
-  maxCreateRevision: number;
-}
-
-export interface RangeResponse {
-  header?: ResponseHeader;
-  kvs: KeyValue[];
-  more: boolean;
-  count: number;
-}
-
-export interface PutRequest {
-  key: Buffer;
-  value: Buffer;
-  lease: bigint;
-  prevKv: boolean;
-  ignoreValue: boolean;
-  ignoreLease: boolean;
-}
-
-export interface PutResponse {
-  header?: ResponseHeader;
-  prevKv?: KeyValue;
-}
-
-export interface DeleteRangeRequest {
-  key: Buffer;
-  rangeEnd: Buffer;
-  prevKv: boolean;
-}
-
-export interface DeleteRangeResponse {
-  header?: ResponseHeader;
-  deleted: number;
-  prevKvs: KeyValue[];
-}
-
-/** Exactly one member is set in a valid request (the API layer rejects empty ops). */
-export interface RequestOp {
-  requestRange?: RangeRequest;
-  requestPut?: PutRequest;
-  requestDeleteRange?: DeleteRangeRequest;
-  requestTxn?: TxnRequest;
-}
-
-export interface ResponseOp {
-  responseRange?: RangeResponse;
-  responsePut?: PutResponse;
-  responseDeleteRange?: DeleteRangeResponse;
-  responseTxn?: TxnResponse;
-}
-
-export const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
-export type CompareResult = (typeof CompareResult)[keyof typeof CompareResult];
-export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
-export type CompareTarget = (typeof CompareTarget)[keyof typeof CompareTarget];
-
-/** The target_union member that matches `target` holds the operand; others are undefined. */
-export interface Compare {
-  result: CompareResult;
-  target: CompareTarget;
-  key: Buffer;
-  rangeEnd: Buffer;
-  version?: number;
-  createRevision?: number;
-  modRevision?: number;
-  value?: Buffer;
-  lease?: bigint;
-}
-
-export interface TxnRequest {
-  compare: Compare[];
-  success: RequestOp[];
-  failure: RequestOp[];
-}
-
-export interface TxnResponse {
-  header?: ResponseHeader;
-  succeeded: boolean;
-  responses: ResponseOp[];
-}
-
-export interface CompactionRequest {
-  revision: number;
-  physical: boolean;
-}
-
-export interface CompactionResponse {
-  header?: ResponseHeader;
-}
-
-export interface LeaseGrantRequest {
-  TTL: number;
-  /** 0n: the server picks an ID. */
-  ID: bigint;
-}
-
-export interface LeaseGrantResponse {
-  header?: ResponseHeader;
-  ID: bigint;
-  TTL: number;
-  error: string;
-}
-
-export interface LeaseRevokeRequest {
-  ID: bigint;
-}
-
-export interface LeaseRevokeResponse {
-  header?: ResponseHeader;
-}
-
-export interface LeaseTimeToLiveRequest {
-  ID: bigint;
-  keys: boolean;
-}
-
-export interface LeaseTimeToLiveResponse {
-  header?: ResponseHeader;
-  ID: bigint;
-  TTL: number;
-  grantedTTL: number;
-  keys: Buffer[];
-}
-
-export interface LeaseLeasesResponse {
-  header?: ResponseHeader;
-  leases: { ID: bigint }[];
 }
 
 export const FilterType = { NOPUT: 0, NODELETE: 1 } as const;
@@ -273,59 +137,6 @@ export interface WatchStreamApi {
   close(): void;
 }
 
-export const AlarmType = { NONE: 0, NOSPACE: 1, CORRUPT: 2 } as const;
-export type AlarmType = (typeof AlarmType)[keyof typeof AlarmType];
-export const AlarmAction = { GET: 0, ACTIVATE: 1, DEACTIVATE: 2 } as const;
-export type AlarmAction = (typeof AlarmAction)[keyof typeof AlarmAction];
-
-export interface AlarmMember {
-  memberID: bigint;
-  alarm: AlarmType;
-}
-
-export interface AlarmRequest {
-  action: AlarmAction;
-  memberID: bigint;
-  alarm: AlarmType;
-}
-
-export interface AlarmResponse {
-  header?: ResponseHeader;
-  alarms: AlarmMember[];
-}
-
-export interface StatusResponse {
-  header?: ResponseHeader;
-  version: string;
-  dbSize: number;
-  /** 0n when there is no leader (the API layer then adds "etcdserver: no leader" to errors). */
-  leader: bigint;
-  raftIndex: number;
-  raftTerm: number;
-  raftAppliedIndex: number;
-  errors: string[];
-  dbSizeInUse: number;
-  isLearner: boolean;
-}
-
-export interface Member {
-  ID: bigint;
-  name: string;
-  peerURLs: string[];
-  clientURLs: string[];
-  isLearner: boolean;
-}
-
-export interface MemberListResponse {
-  header?: ResponseHeader;
-  members: Member[];
-}
-
-export interface HashKVResponse {
-  header?: ResponseHeader;
-  hash: number;
-  compactRevision: number;
-}
 
 /** A database copy for Maintenance.Snapshot; the API layer streams it in chunks plus its SHA-256. */
 export interface SnapshotSource {

@@ -101,12 +101,12 @@ test('JSON mapping: snake_case names, int64 as strings, base64 bytes, etcd enum 
     success: [{ request_put: { key: 'Zm9v', value: 'YmFy', lease: '7587862072907120906' } }],
     failure: [{ requestRange: { key: 'Zm9v', rangeEnd: 'Zm9w', limit: 3 } }],
   });
-  assert.equal(req.compare[0].result, 3);
-  assert.equal(req.compare[0].target, 2);
-  assert.equal(req.compare[0].modRevision, 12);
-  assert.equal(req.success[0].requestPut?.lease, 7587862072907120906n);
-  assert.equal(req.failure[0].requestRange?.rangeEnd.toString(), 'fop');
-  assert.equal(req.failure[0].requestRange?.limit, 3);
+  assert.equal(req.compare?.[0].result, 3);
+  assert.equal(req.compare?.[0].target, 2);
+  assert.equal(req.compare?.[0].modRevision, 12);
+  assert.equal(req.success?.[0].requestPut?.lease, 7587862072907120906n);
+  assert.equal(req.failure?.[0].requestRange?.rangeEnd?.toString(), 'fop');
+  assert.equal(req.failure?.[0].requestRange?.limit, 3);
 
   const ev = codecOf('etcdserverpb.WatchResponse');
   const json = toJson(ev, {

@@ -106,13 +106,15 @@ export class FakeServer implements EtcdServerApi {
   }
 
   private doRange(r: RangeRequest): RangeResponse {
-    if (r.revision > this.rev) throw ErrFutureRev;
-    if (r.revision > 0 && r.revision <= this.compacted) throw ErrCompacted;
-    let kvs = this.sorted(r.key, r.rangeEnd);
+    const revision = r.revision ?? 0;
+    const limit = r.limit ?? 0;
+    if (revision > this.rev) throw ErrFutureRev;
+    if (revision > 0 && revision <= this.compacted) throw ErrCompacted;
+    let kvs = this.sorted(r.key, r.rangeEnd ?? Buffer.alloc(0));
     const count = kvs.length;
     if (r.sortOrder === 2) kvs.reverse();
-    const more = r.limit > 0 && kvs.length > r.limit;
-    if (r.limit > 0) kvs = kvs.slice(0, r.limit);
+    const more = limit > 0 && kvs.length > limit;
+    if (limit > 0) kvs = kvs.slice(0, limit);
     if (r.countOnly) kvs = [];
     if (r.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: Buffer.alloc(0) }));
     return { header: { clusterId: 0n, memberId: 0n, revision: this.rev, raftTerm: 0 }, kvs, more, count };
@@ -127,19 +129,20 @@ export class FakeServer implements EtcdServerApi {
   }
 
   private doPut(r: PutRequest, rev: number): PutResponse {
-    if (r.lease !== 0n && !this.leases.has(r.lease)) throw ErrLeaseNotFound;
+    const lease = r.lease ?? 0n;
+    if (lease !== 0n && !this.leases.has(lease)) throw ErrLeaseNotFound;
     const k = r.key.toString('latin1');
     const prev = this.kvs.get(k);
     const kv: KeyValue = {
       key: Buffer.from(r.key),
-      value: Buffer.from(r.value),
+      value: Buffer.from(r.value ?? Buffer.alloc(0)),
       createRevision: prev?.createRevision ?? rev,
       modRevision: rev,
       version: (prev?.version ?? 0) + 1,
-      lease: r.lease,
+      lease,
     };
     this.kvs.set(k, kv);
-    if (r.lease !== 0n) this.leases.get(r.lease)?.keys.add(k);
+    if (lease !== 0n) this.leases.get(lease)?.keys.add(k);
     this.history.push({ type: 0, kv: copyKv(kv), prevKv: prev });
     return { prevKv: r.prevKv ? prev : undefined };
   }
@@ -153,7 +156,7 @@ export class FakeServer implements EtcdServerApi {
   }
 
   private doDelete(r: DeleteRangeRequest, rev: number): DeleteRangeResponse {
-    const victims = this.sorted(r.key, r.rangeEnd);
+    const victims = this.sorted(r.key, r.rangeEnd ?? Buffer.alloc(0));
     for (const kv of victims) {
       this.kvs.delete(kv.key.toString('latin1'));
       this.history.push({
@@ -207,8 +210,8 @@ export class FakeServer implements EtcdServerApi {
   }
 
   private doTxn(r: TxnRequest, rev: number): TxnResponse {
-    const succeeded = r.compare.every((c) => this.compare(c));
-    const ops: RequestOp[] = succeeded ? r.success : r.failure;
+    const succeeded = (r.compare ?? []).every((c) => this.compare(c));
+    const ops: RequestOp[] = (succeeded ? r.success : r.failure) ?? [];
     const responses: ResponseOp[] = ops.map((op) => {
       if (op.requestRange !== undefined) return { responseRange: this.doRange(op.requestRange) };
       if (op.requestPut !== undefined) return { responsePut: this.doPut(op.requestPut, rev) };
@@ -227,7 +230,7 @@ export class FakeServer implements EtcdServerApi {
   }
 
   async leaseGrant(r: LeaseGrantRequest): Promise<LeaseGrantResponse> {
-    const id = r.ID !== 0n ? r.ID : this.nextLease++;
+    const id = r.ID !== undefined && r.ID !== 0n ? r.ID : this.nextLease++;
     this.leases.set(id, { id, ttl: r.TTL, expiresAt: Date.now() + r.TTL * 1000, keys: new Set() });
     return { ID: id, TTL: r.TTL, error: '' };
   }

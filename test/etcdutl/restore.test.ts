@@ -47,7 +47,7 @@ before(async () => {
   const src = path.join(root, 'src');
   const s = await startServer(src);
   try {
-    for (let i = 0; i < N; i++) lastRev = (await s.put({ key: b(`k${i}`), value: b(`v${i}`) })).header.revision;
+    for (let i = 0; i < N; i++) lastRev = (await s.put({ key: b(`k${i}`), value: b(`v${i}`) })).header!.revision;
     await s.deleteRange({ key: b('k0') });
     lastRev++;
     oldClusterId = s.clusterId;
@@ -133,10 +133,10 @@ test('the restored member restarts with every key, a new cluster ID, and accepts
     assert.notEqual(s.clusterId, oldClusterId);
     const all = await s.range({ key: b('k'), rangeEnd: b('l') });
     assert.equal(all.kvs.length, N - 1);
-    assert.equal(all.header.revision, lastRev);
+    assert.equal(all.header!.revision, lastRev);
     assert.equal((await s.range({ key: b('k7') })).kvs[0]!.value.toString(), 'v7');
     const p = await s.put({ key: b('after'), value: b('restore') });
-    assert.equal(p.header.revision, lastRev + 1);
+    assert.equal(p.header!.revision, lastRev + 1);
   } finally {
     await s.stop();
   }

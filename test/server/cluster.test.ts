@@ -179,11 +179,11 @@ test('3 members: election, writes through a follower, linearizable reads on ever
     }
     const f = c.running().find((i) => i !== l)!;
     const r = await c.server(f).put({ key: b('via-follower'), value: b('v1') });
-    assert.ok(r.header.revision >= 2);
+    assert.ok(r.header!.revision >= 2);
     for (const i of c.running()) {
       const g = await c.server(i).range({ key: b('via-follower') });
       assert.equal(g.kvs[0]?.value.toString(), 'v1', `member ${i}`);
-      assert.equal(g.header.revision, r.header.revision);
+      assert.equal(g.header!.revision, r.header!.revision);
     }
     // A write through one follower is visible to a linearizable read on the other at once.
     const other = c.running().find((i) => i !== l && i !== f)!;
@@ -275,13 +275,13 @@ test('3 members: a stopped follower (minority) does not stop writes; restarted, 
     await c.stop(f);
     const live = c.running();
     for (let k = 0; k < 50; k++) await c.server(live[k % 2]!).put({ key: b(`during/${k}`), value: b(String(k)) });
-    const rev = (await c.server(live[0]!).range({ key: b('during/'), rangeEnd: b('during0') })).header.revision;
+    const rev = (await c.server(live[0]!).range({ key: b('during/'), rangeEnd: b('during0') })).header!.revision;
     await c.start(f);
     await c.waitLeader();
     await waitFor(() => c.server(f).appliedIndex >= c.server(live[0]!).appliedIndex, 5000, 'restarted member to catch up');
     const r = await c.server(f).range({ key: b('during/'), rangeEnd: b('during0'), serializable: true });
     assert.equal(r.count, 50);
-    assert.equal(r.header.revision, rev);
+    assert.equal(r.header!.revision, rev);
     assert.equal((await c.server(f).range({ key: b('before') })).kvs[0]?.value.toString(), '1');
   } finally {
     await c.close();

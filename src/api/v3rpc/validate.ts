@@ -12,14 +12,17 @@ import {
 } from '../errors.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../types.js';
 
+/** Stands in for an absent (proto3 empty) repeated field. */
+const NONE: readonly never[] = [];
+
 export function checkRangeRequest(r: RangeRequest): void {
   if (r.key.length === 0) throw ErrGRPCEmptyKey;
 }
 
 export function checkPutRequest(r: PutRequest): void {
   if (r.key.length === 0) throw ErrGRPCEmptyKey;
-  if (r.ignoreValue && r.value.length !== 0) throw ErrGRPCValueProvided;
-  if (r.ignoreLease && r.lease !== 0n) throw ErrGRPCLeaseProvided;
+  if (r.ignoreValue && r.value !== undefined && r.value.length !== 0) throw ErrGRPCValueProvided;
+  if (r.ignoreLease && r.lease !== undefined && r.lease !== 0n) throw ErrGRPCLeaseProvided;
 }
 
 export function checkDeleteRequest(r: DeleteRangeRequest): void {
@@ -27,11 +30,14 @@ export function checkDeleteRequest(r: DeleteRangeRequest): void {
 }
 
 export function checkTxnRequest(r: TxnRequest, maxTxnOps: number): void {
-  const opc = Math.max(r.compare.length, r.success.length, r.failure.length);
+  const compare = r.compare ?? NONE;
+  const success = r.success ?? NONE;
+  const failure = r.failure ?? NONE;
+  const opc = Math.max(compare.length, success.length, failure.length);
   if (opc > maxTxnOps) throw ErrGRPCTooManyOps;
-  for (const c of r.compare) if (c.key.length === 0) throw ErrGRPCEmptyKey;
-  for (const op of r.success) checkRequestOp(op, maxTxnOps - opc);
-  for (const op of r.failure) checkRequestOp(op, maxTxnOps - opc);
+  for (const c of compare) if (c.key.length === 0) throw ErrGRPCEmptyKey;
+  for (const op of success) checkRequestOp(op, maxTxnOps - opc);
+  for (const op of failure) checkRequestOp(op, maxTxnOps - opc);
 }
 
 function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
@@ -44,7 +50,7 @@ function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
 
 /** True when the txn (recursively) only reads: etcd serves it without a raft proposal. */
 export function isTxnReadonly(r: TxnRequest): boolean {
-  const ro = (ops: RequestOp[]) =>
+  const ro = (ops: readonly RequestOp[] = NONE) =>
     ops.every((op) => op.requestRange !== undefined || (op.requestTxn !== undefined && isTxnReadonly(op.requestTxn)));
   return ro(r.success) && ro(r.failure);
 }
@@ -82,12 +88,12 @@ function overlaps(a: Interval, b: Interval): boolean {
  * included (the then/else branches of one nested txn may put the same key). Returns this level's
  * put keys and delete intervals for the caller's own checks.
  */
-export function checkIntervals(reqs: RequestOp[]): { puts: Set<string>; dels: Interval[] } {
+export function checkIntervals(reqs: readonly RequestOp[] = NONE): { puts: Set<string>; dels: Interval[] } {
   const dels: Interval[] = [];
   for (const op of reqs) {
     const d = op.requestDeleteRange;
     if (d === undefined) continue;
-    dels.push(d.rangeEnd.length !== 0 ? { begin: d.key, end: d.rangeEnd } : pointInterval(d.key));
+    dels.push(d.rangeEnd !== undefined && d.rangeEnd.length !== 0 ? { begin: d.key, end: d.rangeEnd } : pointInterval(d.key));
   }
   const puts = new Set<string>();
   for (const op of reqs) {

@@ -1,7 +1,10 @@
-// The v3 request and response shapes the server takes and returns (etcd's etcdserverpb), with the
-// field names protobufjs gives etcd's rpc.proto (camelCase; `TTL`, `ID` kept as written there), so
-// the API layer passes decoded messages through with little translation. Bytes are Buffers,
-// revisions and counts numbers, lease and member IDs bigint. Optional fields default as proto3 does.
+// The v3 request and response shapes (etcd's etcdserverpb) shared by the server and the API layer,
+// with the field names protobufjs gives etcd's rpc.proto (camelCase; `TTL`, `ID` kept as written
+// there), so the API layer passes decoded messages through with little translation. Bytes are
+// Buffers, revisions and counts numbers, lease and member IDs bigint.
+// Requests: proto3 fields may be absent on the wire, so scalar fields are optional and readers apply
+// the proto3 default (0, false, empty). Responses: `header` is optional because the API layer fills
+// it (etcd's v3rpc header.fill); the server may set it, or only its revision.
 import type { KeyValue } from '../../storage/mvcc/kv.js';
 
 export type { KeyValue };
@@ -36,7 +39,7 @@ export interface RangeRequest {
 }
 
 export interface RangeResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   kvs: KeyValue[];
   more: boolean;
   count: number;
@@ -52,7 +55,7 @@ export interface PutRequest {
 }
 
 export interface PutResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   prevKv?: KeyValue;
 }
 
@@ -63,7 +66,7 @@ export interface DeleteRangeRequest {
 }
 
 export interface DeleteRangeResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   deleted: number;
   prevKvs: KeyValue[];
 }
@@ -73,6 +76,7 @@ export type CompareResult = (typeof CompareResult)[keyof typeof CompareResult];
 export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
 export type CompareTarget = (typeof CompareTarget)[keyof typeof CompareTarget];
 
+/** The target_union member that matches `target` holds the operand; others are undefined. */
 export interface Compare {
   result?: CompareResult;
   target?: CompareTarget;
@@ -85,7 +89,7 @@ export interface Compare {
   lease?: bigint;
 }
 
-/** Exactly one of the fields is set. */
+/** Exactly one member is set in a valid request (the API layer rejects empty ops). */
 export interface RequestOp {
   requestRange?: RangeRequest;
   requestPut?: PutRequest;
@@ -107,7 +111,7 @@ export interface TxnRequest {
 }
 
 export interface TxnResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   succeeded: boolean;
   responses: ResponseOp[];
 }
@@ -118,18 +122,18 @@ export interface CompactionRequest {
 }
 
 export interface CompactionResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
 }
 
 export interface LeaseGrantRequest {
   /** Seconds. */
   TTL: number;
-  /** 0: the server picks one. */
+  /** 0n or absent: the server picks an ID. */
   ID?: bigint;
 }
 
 export interface LeaseGrantResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   ID: bigint;
   TTL: number;
   error: string;
@@ -140,7 +144,7 @@ export interface LeaseRevokeRequest {
 }
 
 export interface LeaseRevokeResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
 }
 
 export interface LeaseCheckpoint {
@@ -153,7 +157,7 @@ export interface LeaseCheckpointRequest {
 }
 
 export interface LeaseKeepAliveResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   ID: bigint;
   /** 0 when the lease does not exist (any more). */
   TTL: number;
@@ -165,7 +169,7 @@ export interface LeaseTimeToLiveRequest {
 }
 
 export interface LeaseTimeToLiveResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   ID: bigint;
   /** Remaining seconds; -1 when the lease does not exist. */
   TTL: number;
@@ -174,7 +178,7 @@ export interface LeaseTimeToLiveResponse {
 }
 
 export interface LeaseLeasesResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   leases: { ID: bigint }[];
 }
 
@@ -195,7 +199,7 @@ export interface AlarmMember {
 }
 
 export interface AlarmResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   alarms: AlarmMember[];
 }
 
@@ -208,14 +212,15 @@ export interface Member {
 }
 
 export interface MemberListResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   members: Member[];
 }
 
 export interface StatusResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   version: string;
   dbSize: number;
+  /** 0n when there is no leader (the API layer then adds "etcdserver: no leader" to errors). */
   leader: bigint;
   raftIndex: number;
   raftTerm: number;
@@ -226,7 +231,7 @@ export interface StatusResponse {
 }
 
 export interface HashKVResponse {
-  header: ResponseHeader;
+  header?: ResponseHeader;
   hash: number;
   compactRevision: number;
 }
