@@ -154,10 +154,15 @@ async function memberList(endpoint: string): Promise<ListedMember[]> {
     });
 }
 
+/** An ID as etcdctl prints it in its one-line messages (`%16x`: padded with spaces to 16). */
+function x16(id: string): string {
+  return id.padStart(16, ' ');
+}
+
 /** Parses `member add`'s output (etcdctl prints the env of the new member). */
 function parseAdd(out: string): { id: string; clusterId: string; env: Record<string, string> } {
   const lines = out.split('\n');
-  const m = /^Member ([0-9a-f]+) added to cluster ([0-9a-f]+)$/.exec(lines[0]);
+  const m = /^Member +([0-9a-f]+) added to cluster +([0-9a-f]+)$/.exec(lines[0]);
   assert.ok(m, `unexpected member add output:\n${out}`);
   assert.equal(lines[1], '', 'a blank line after the first');
   const env: Record<string, string> = {};
@@ -355,7 +360,7 @@ describe(`etcdctl member (${SERVER})`, () => {
       const moved = `http://127.0.0.1:${movedPort}`;
       const upd = await ctl(e0, ['member', 'update', a1.id, `--peer-urls=${moved}`]);
       assert.equal(upd.code, 0, upd.stderr);
-      assert.equal(upd.stdout, `Member ${a1.id} updated in cluster ${a1.clusterId}\n`);
+      assert.equal(upd.stdout, `Member ${x16(a1.id)} updated in cluster ${x16(a1.clusterId)}\n`);
       assert.equal((await memberList(e0)).find((m) => m.id === a1.id)?.peerUrls, moved);
       await m1.kill();
       started.splice(started.indexOf(m1), 1);
@@ -429,7 +434,7 @@ describe(`etcdctl member (${SERVER})`, () => {
           () => `learner never promoted: ${promote?.stderr}`,
           200,
         );
-        assert.equal(promote!.stdout, `Member ${a2.id} promoted in cluster ${a2.clusterId}\n`);
+        assert.equal(promote!.stdout, `Member ${x16(a2.id)} promoted in cluster ${x16(a2.clusterId)}\n`);
         const afterPromote = load.acked.size;
         await waitUntil(() => load.acked.size >= afterPromote + 100, 15_000, () => 'writes stalled after the promotion');
       } finally {
@@ -465,7 +470,7 @@ describe(`etcdctl member (${SERVER})`, () => {
       const id2 = list.find((m) => m.name === 'm2')!.id;
       const rm = await untilHealthyEnough(e0, ['member', 'remove', id2]);
       assert.equal(rm.code, 0, rm.stderr);
-      assert.equal(rm.stdout, `Member ${id2} removed from cluster ${a1.clusterId}\n`);
+      assert.equal(rm.stdout, `Member ${x16(id2)} removed from cluster ${x16(a1.clusterId)}\n`);
       await waitUntil(() => !m2.running, 10_000, () => `removed member m2 still runs\n${m2.tail()}`);
       assert.match(m2.log, /the member has been permanently removed from the cluster/);
       await m2.exited;
