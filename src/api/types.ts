@@ -31,18 +31,20 @@ import type {
   LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest,
   LeaseTimeToLiveResponse, Member, MemberListResponse, PutRequest, PutResponse, RangeRequest,
   RangeResponse, RequestOp, ResponseHeader, ResponseOp, StatusResponse, TxnRequest, TxnResponse,
+  HashResponse, DowngradeRequest, DowngradeResponse,
 } from '../server/etcdserverpb/rpc.js';
 
 export type { Event, KeyValue };
 
 // The etcdserverpb shapes are defined once, by the server (the API layer sits above it).
-export { AlarmAction, AlarmType, CompareResult, CompareTarget, SortOrder, SortTarget } from '../server/etcdserverpb/rpc.js';
+export { AlarmAction, AlarmType, CompareResult, CompareTarget, DowngradeAction, SortOrder, SortTarget } from '../server/etcdserverpb/rpc.js';
 export type {
   AlarmMember, AlarmRequest, AlarmResponse, CompactionRequest, CompactionResponse, Compare,
   DeleteRangeRequest, DeleteRangeResponse, HashKVResponse, LeaseGrantRequest, LeaseGrantResponse,
   LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest,
   LeaseTimeToLiveResponse, Member, MemberListResponse, PutRequest, PutResponse, RangeRequest,
   RangeResponse, RequestOp, ResponseHeader, ResponseOp, StatusResponse, TxnRequest, TxnResponse,
+  HashResponse, DowngradeRequest, DowngradeResponse,
 };
 
 /** Per-call information: the auth token from the `token` metadata header. */
@@ -142,24 +144,6 @@ export interface WatchStreamApi {
 export interface SnapshotSource {
   size: number;
   stream: NodeJS.ReadableStream & { destroy(): void };
-}
-
-export interface HashResponse {
-  header?: Partial<ResponseHeader>;
-  hash: number;
-}
-
-export const DowngradeAction = { VALIDATE: 0, ENABLE: 1, CANCEL: 2 } as const;
-export type DowngradeAction = (typeof DowngradeAction)[keyof typeof DowngradeAction];
-
-export interface DowngradeRequest {
-  action: DowngradeAction;
-  version: string;
-}
-
-export interface DowngradeResponse {
-  header?: ResponseHeader;
-  version: string;
 }
 
 export interface HealthResult {

@@ -15,7 +15,10 @@ import {
   ErrUnknownMethod,
   ErrWrongDowngradeVersionFormat,
 } from './errors.js';
-import type { ResponseHeader } from './etcdserverpb/rpc.js';
+import { DowngradeAction, type DowngradeRequest, type DowngradeResponse, type HashResponse } from './etcdserverpb/rpc.js';
+
+export { DowngradeAction };
+export type { DowngradeRequest, DowngradeResponse, HashResponse };
 import type { Member } from './membership/member.js';
 
 export interface MaintenanceHost {
@@ -35,24 +38,6 @@ export interface SnapshotSource {
   /** Bytes of the database copy the stream yields. */
   size: number;
   stream: Readable;
-}
-
-export interface HashResponse {
-  header: Pick<ResponseHeader, 'revision'>;
-  hash: number;
-}
-
-export const DowngradeAction = { VALIDATE: 0, ENABLE: 1, CANCEL: 2 } as const;
-export type DowngradeAction = (typeof DowngradeAction)[keyof typeof DowngradeAction];
-
-export interface DowngradeRequest {
-  action: DowngradeAction;
-  version: string;
-}
-
-export interface DowngradeResponse {
-  /** The cluster version (major.minor.patch). */
-  version: string;
 }
 
 const hex = (id: bigint): string => id.toString(16);

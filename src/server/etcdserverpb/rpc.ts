@@ -235,3 +235,22 @@ export interface HashKVResponse {
   hash: number;
   compactRevision: number;
 }
+
+export interface HashResponse {
+  header?: Partial<ResponseHeader>;
+  hash: number;
+}
+
+export const DowngradeAction = { VALIDATE: 0, ENABLE: 1, CANCEL: 2 } as const;
+export type DowngradeAction = (typeof DowngradeAction)[keyof typeof DowngradeAction];
+
+export interface DowngradeRequest {
+  action: DowngradeAction;
+  version: string;
+}
+
+export interface DowngradeResponse {
+  header?: ResponseHeader;
+  /** The cluster version (major.minor.patch). */
+  version: string;
+}
