@@ -532,31 +532,38 @@ export class EtcdServer implements LeaseLocal {
   }
 
   /** Proposes a request and resolves with its apply result (etcd's processInternalRaftRequestOnce). */
-  private async propose(body: Omit<InternalRaftRequest, 'idPrefix' | 'id'>, ctx?: AuthContext): Promise<unknown> {
-    if (this.stopping) throw ErrStopped;
+  // Not async: the put path is hot, so it returns the waiter's promise directly instead of
+  // chaining awaits (one less promise and microtask hop per request).
+  private propose(body: Omit<InternalRaftRequest, 'idPrefix' | 'id'>, ctx?: AuthContext): Promise<unknown> {
+    if (this.stopping) return Promise.reject(ErrStopped);
     const stamped = this.auth.stamp(body, ctx);
-    if (stamped !== undefined) await stamped;
+    if (stamped !== undefined) return stamped.then(() => this.proposeStamped(body));
+    return this.proposeStamped(body);
+  }
+
+  private proposeStamped(body: Omit<InternalRaftRequest, 'idPrefix' | 'id'>): Promise<unknown> {
     const committed = this.node.rn.raft.raftLog.committed;
-    if (committed > this.appliedIndex + MAX_GAP_BETWEEN_APPLY_AND_COMMIT) throw ErrTooManyRequests;
+    if (committed > this.appliedIndex + MAX_GAP_BETWEEN_APPLY_AND_COMMIT) return Promise.reject(ErrTooManyRequests);
     const req = body as InternalRaftRequest;
     req.idPrefix = this.idGen.prefix;
     req.id = this.idGen.next();
-    const data = encodeInternalRaftRequest(req);
-    if (data.length > this.cfg.maxRequestBytes) throw ErrRequestTooLarge;
+    let data: Uint8Array;
+    try {
+      data = encodeInternalRaftRequest(req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (data.length > this.cfg.maxRequestBytes) return Promise.reject(ErrRequestTooLarge);
     const id = req.id;
     const result = this.wait.register(id);
     this.proposeDeadlines.add(id);
-    try {
-      await this.node.propose(data);
-    } catch (err) {
+    // A refused proposal settles its own waiter, so the caller only ever awaits `result`.
+    this.node.propose(data).then(undefined, (err: Error) => {
       this.metrics.server.proposalsFailed.inc();
-      this.wait.trigger(id, { resp: null, err: err as Error });
-      throw this.stopping ? ErrStopped : err;
-    }
-    const res = await result;
-    if (res.err !== null) throw res.err;
-    if (res.physc !== undefined && req.compaction?.physical) await res.physc;
-    return res.resp;
+      this.wait.trigger(id, { resp: null, err: this.stopping ? ErrStopped : err });
+    });
+    if (req.compaction?.physical) return result.then(unwrapPhysical);
+    return result.then(unwrapResult);
   }
 
   private proposalExpired(id: number, start: number): void {
@@ -1015,6 +1022,18 @@ export class EtcdServer implements LeaseLocal {
     this.lg.info({ 'local-member-id': this.id.toString(16) }, 'stopped etcd server');
     this.resolveDone();
   }
+}
+
+function unwrapResult(res: ApplyResult): unknown {
+  if (res.err !== null) throw res.err;
+  return res.resp;
+}
+
+/** A physical compaction answers only once the old revisions are gone from the backend. */
+function unwrapPhysical(res: ApplyResult): unknown {
+  if (res.err !== null) throw res.err;
+  if (res.physc === undefined) return res.resp;
+  return res.physc.then(() => res.resp);
 }
 
 function isTxnReadOnly(r: TxnRequest): boolean {

@@ -249,94 +249,13 @@ export class GrpcServer {
   }
 
   private fail(stream: http2.ServerHttp2Stream, err: GrpcError): void {
-    if (stream.destroyed || stream.closed) return;
-    if (!stream.headersSent) respondStatus(stream, err);
-    else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    failStream(stream, err);
   }
 
   private runUnary(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
-    let msg: Buffer | undefined;
-    let count = 0;
-    let failed = false;
-    const bytes = this.opts.metrics?.bytes;
-    const deframer = new Deframer(this.opts.maxReceiveBytes, (b) => {
-      msg = b;
-      count++;
-    });
-    stream.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      if (bytes !== undefined) bytes.received += chunk.length;
-      try {
-        deframer.push(chunk);
-      } catch (e) {
-        failed = true;
-        this.fail(stream, toGrpcError(e));
-      }
-    });
-    stream.once('end', () => {
-      if (failed) return;
-      if (count !== 1 || msg === undefined) {
-        this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: unary call received ${count} messages`));
-        return;
-      }
-      let req: unknown;
-      try {
-        req = m.req.decode(msg);
-      } catch (e) {
-        this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`));
-        return;
-      }
-      const call: UnaryCall = { headers, ctx: contextOf(headers), messageLength: msg.length };
-      const mm = m.mm;
-      const t0 = mm !== undefined ? performance.now() : 0;
-      if (mm !== undefined) {
-        mm.started();
-        mm.msgReceived();
-        this.opts.metrics?.clientRequest?.('unary', apiVersionOf(headers));
-      }
-      let pending: Promise<unknown>;
-      try {
-        pending = (m.unary as UnaryHandler<unknown, unknown>)(req, call);
-      } catch (e) {
-        this.failHandled(stream, mm, t0, toGrpcError(e));
-        return;
-      }
-      pending.then(
-        (res) => {
-          if (mm !== undefined) {
-            mm.handled(0);
-            mm.msgSent();
-            mm.handlingSeconds((performance.now() - t0) / 1000);
-          }
-          this.reply(stream, m, res);
-        },
-        (e: unknown) => this.failHandled(stream, mm, t0, toGrpcError(e)),
-      );
-    });
-  }
-
-  private failHandled(stream: http2.ServerHttp2Stream, mm: GrpcMethodMetrics | undefined, t0: number, err: GrpcError): void {
-    if (mm !== undefined) {
-      mm.handled(err.code);
-      mm.handlingSeconds((performance.now() - t0) / 1000);
-    }
-    this.fail(stream, err);
-  }
-
-  private reply(stream: http2.ServerHttp2Stream, m: Method, res: unknown): void {
-    if (stream.destroyed || stream.closed) return;
-    let frame: Buffer;
-    try {
-      frame = m.res.encodeFrame(res);
-    } catch (e) {
-      this.fail(stream, new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
-      return;
-    }
-    const bytes = this.opts.metrics?.bytes;
-    if (bytes !== undefined) bytes.sent += frame.length;
-    stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
-    stream.once('wantTrailers', () => sendTrailers(stream, OK_TRAILERS));
-    stream.end(frame);
+    const run = new UnaryRun(stream, headers, m, this.opts);
+    stream.on('data', run.onData);
+    stream.once('end', run.onEnd);
   }
 
   private runStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
@@ -377,6 +296,138 @@ export class GrpcServer {
     } catch (e) {
       call.end(toGrpcError(e));
     }
+  }
+}
+
+function failStream(stream: http2.ServerHttp2Stream, err: GrpcError): void {
+  if (stream.destroyed || stream.closed) return;
+  if (!stream.headersSent) respondStatus(stream, err);
+  else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+}
+
+/** A shared 'wantTrailers' listener (emitters call it with the stream as `this`): no per-call closure. */
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  sendTrailers(this, OK_TRAILERS);
+}
+
+/**
+ * One unary call: its state, the call object its handler sees and its listeners in one object.
+ * The usual request arrives as one chunk holding exactly one message, which is taken as a view
+ * without a Deframer; anything else (split, several or bad messages) goes through one.
+ */
+class UnaryRun implements UnaryCall {
+  readonly ctx: RequestContext;
+  messageLength = 0;
+  private msg: Buffer | undefined = undefined;
+  private count = 0;
+  private failed = false;
+  private deframer: Deframer | null = null;
+  private t0 = 0;
+  readonly onData = (chunk: Buffer): void => this.data(chunk);
+  readonly onEnd = (): void => this.end();
+  private readonly onOk = (res: unknown): void => this.ok(res);
+  private readonly onErr = (e: unknown): void => this.failHandled(toGrpcError(e));
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    readonly headers: http2.IncomingHttpHeaders,
+    private readonly m: Method,
+    private readonly opts: GrpcServerOptions,
+  ) {
+    this.ctx = contextOf(headers);
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.failed) return;
+    const bytes = this.opts.metrics?.bytes;
+    if (bytes !== undefined) bytes.received += chunk.length;
+    if (this.deframer === null && this.count === 0 && chunk.length >= 5 && chunk[0] === 0) {
+      const len = chunk.readUInt32BE(1);
+      if (chunk.length === 5 + len && len <= this.opts.maxReceiveBytes) {
+        this.msg = chunk.subarray(5);
+        this.count = 1;
+        return;
+      }
+    }
+    if (this.deframer === null) {
+      this.deframer = new Deframer(this.opts.maxReceiveBytes, (b) => {
+        this.msg = b;
+        this.count++;
+      });
+    }
+    try {
+      this.deframer.push(chunk);
+    } catch (e) {
+      this.failed = true;
+      failStream(this.stream, toGrpcError(e));
+    }
+  }
+
+  private end(): void {
+    if (this.failed) return;
+    const stream = this.stream;
+    const msg = this.msg;
+    if (this.count !== 1 || msg === undefined) {
+      failStream(stream, new GrpcError(Code.INTERNAL, `grpc: unary call received ${this.count} messages`));
+      return;
+    }
+    const m = this.m;
+    let req: unknown;
+    try {
+      req = m.req.decode(msg);
+    } catch (e) {
+      failStream(stream, new GrpcError(Code.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`));
+      return;
+    }
+    this.messageLength = msg.length;
+    const mm = m.mm;
+    if (mm !== undefined) {
+      this.t0 = performance.now();
+      mm.started();
+      mm.msgReceived();
+      this.opts.metrics?.clientRequest?.('unary', apiVersionOf(this.headers));
+    }
+    let pending: Promise<unknown>;
+    try {
+      pending = (m.unary as UnaryHandler<unknown, unknown>)(req, this);
+    } catch (e) {
+      this.failHandled(toGrpcError(e));
+      return;
+    }
+    pending.then(this.onOk, this.onErr);
+  }
+
+  private ok(res: unknown): void {
+    const mm = this.m.mm;
+    if (mm !== undefined) {
+      mm.handled(0);
+      mm.msgSent();
+      mm.handlingSeconds((performance.now() - this.t0) / 1000);
+    }
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    let frame: Buffer;
+    try {
+      frame = this.m.res.encodeFrame(res);
+    } catch (e) {
+      failStream(stream, new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
+      return;
+    }
+    const bytes = this.opts.metrics?.bytes;
+    if (bytes !== undefined) bytes.sent += frame.length;
+    stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
+    // 'wantTrailers' fires once per stream, so `on` (no once-wrapper allocation) is enough.
+    stream.on('wantTrailers', sendOkTrailers);
+    stream.end(frame);
+  }
+
+  private failHandled(err: GrpcError): void {
+    const mm = this.m.mm;
+    if (mm !== undefined) {
+      mm.handled(err.code);
+      mm.handlingSeconds((performance.now() - this.t0) / 1000);
+    }
+    failStream(this.stream, err);
   }
 }
 

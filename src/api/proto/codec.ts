@@ -146,8 +146,12 @@ function isDefault(k: Kind, v: unknown): boolean {
   }
 }
 
-/** Reused between encodes: encoding is synchronous and never re-entered. */
+/**
+ * Reused between encodes: encoding is synchronous and never re-entered. `nSizes` counts the live
+ * entries, so the array keeps its backing store instead of being truncated and regrown per encode.
+ */
 const sizes: number[] = [];
+let nSizes = 0;
 let cursor = 0;
 
 export class MessageCodec<T> {
@@ -282,7 +286,7 @@ export class MessageCodec<T> {
   /** Encoded size in bytes. */
   size(msg: T): number {
     this.link();
-    sizes.length = 0;
+    nSizes = 0;
     return this.measure(msg as Record<string, unknown>);
   }
 
@@ -310,8 +314,8 @@ export class MessageCodec<T> {
 
   private measure(m: Record<string, unknown>): number {
     this.link();
-    const slot = sizes.length;
-    sizes.push(0);
+    const slot = nSizes++;
+    sizes[slot] = 0;
     let n = 0;
     const fields = this.fields;
     for (let i = 0; i < fields.length; i++) {
@@ -343,7 +347,7 @@ export class MessageCodec<T> {
           default: {
             let s = 0;
             for (let j = 0; j < arr.length; j++) s += scalarSize(f.kind, arr[j]);
-            sizes.push(s);
+            sizes[nSizes++] = s;
             n += f.tagLen + varintLen(s) + s;
           }
         }
