@@ -9,7 +9,7 @@ import type { ApiServer } from '../../src/api/apiServer.js';
 import { codecOf } from '../../src/api/proto/schema.js';
 import type { PutRequest, RangeResponse, WatchRequest, WatchResponse } from '../../src/api/types.js';
 import type { FakeServer } from './fakeServer.js';
-import { rawGrpc, startApi } from './helpers.js';
+import { frame as frameMsg, rawGrpc, startApi } from './helpers.js';
 
 const putReq = codecOf<PutRequest>('etcdserverpb.PutRequest');
 const rangeRes = codecOf<RangeResponse>('etcdserverpb.RangeResponse');
@@ -274,4 +274,51 @@ test('a response the codec cannot encode becomes an Internal error, not a crash'
   } finally {
     fake.range = original;
   }
+});
+
+/** Sends a unary Put as the given body chunks (20 ms apart) and returns `<grpc-status> <grpc-message>`. */
+function sendChunks(parts: Buffer[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = http2.connect(`http://127.0.0.1:${port}`);
+    c.on('error', reject);
+    const r = c.request({ ':method': 'POST', ':path': '/etcdserverpb.KV/Put', 'content-type': 'application/grpc', te: 'trailers' });
+    let h: http2.IncomingHttpHeaders = {};
+    let t: http2.IncomingHttpHeaders = {};
+    r.on('response', (x) => (h = x));
+    r.on('trailers', (x) => (t = x));
+    r.on('data', () => {});
+    r.on('end', () => {
+      c.close();
+      resolve(`${h['grpc-status'] ?? t['grpc-status']} ${decodeURIComponent(String(h['grpc-message'] ?? t['grpc-message'] ?? ''))}`.trim());
+    });
+    r.on('error', (e: NodeJS.ErrnoException) => {
+      c.close();
+      resolve(`error ${e.code}`);
+    });
+    let i = 0;
+    const next = (): void => {
+      if (i === parts.length) {
+        r.end();
+        return;
+      }
+      r.write(parts[i++]);
+      setTimeout(next, 20);
+    };
+    next();
+  });
+}
+
+test('unary framing: split messages are joined; zero, two, compressed or oversize messages are refused', async () => {
+  const f = frameMsg(putReq.encode(put('k', 'v'.repeat(100))));
+  assert.equal(await sendChunks([f]), '0');
+  assert.equal(await sendChunks([f.subarray(0, 3), f.subarray(3, 40), f.subarray(40)]), '0');
+  assert.equal(await sendChunks([Buffer.concat([f, f])]), '13 grpc: unary call received 2 messages');
+  assert.equal(await sendChunks([f, f]), '13 grpc: unary call received 2 messages');
+  assert.equal(await sendChunks([]), '13 grpc: unary call received 0 messages');
+  assert.equal(await sendChunks([f.subarray(0, 20)]), '13 grpc: unary call received 0 messages');
+  const compressed = Buffer.from(f);
+  compressed[0] = 1;
+  assert.equal(await sendChunks([compressed]), '12 grpc: compressed messages are not supported');
+  const big = frameMsg(Buffer.alloc(700 * 1024));
+  assert.match(await sendChunks([big.subarray(0, 100)]), /^8 grpc: received message larger than max \(716800 vs\. \d+\)$/);
 });
