@@ -94,38 +94,14 @@ export class HashKVClient {
   fetch(peerUrl: string, rev: number, timeoutMs: number): Promise<PeerHashKV> {
     if (this.sessions.isClosed()) return Promise.reject(new Error('hashkv client closed'));
     const origin = new URL(peerUrl).origin;
-    const session = this.sessions.get(origin);
-    return new Promise<PeerHashKV>((resolve, reject) => {
-      let req: http2.ClientHttp2Stream;
-      try {
-        req = session.request({ ':method': 'GET', ':path': PEER_HASHKV_PATH, 'content-type': 'application/json' }, { endStream: false });
-      } catch (err) {
-        session.destroy();
-        reject(err as Error);
-        return;
-      }
-      const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), timeoutMs);
-      let status = 0;
-      const chunks: Buffer[] = [];
-      req.on('response', (h) => (status = Number(h[':status'] ?? 0)));
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('error', () => {}); // reported on close
-      req.on('close', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        const broken = req.rstCode !== undefined && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR;
-        if (status === 200 && !broken) {
-          try {
-            resolve(parseHashKVResponse(text));
-          } catch (err) {
-            reject(err as Error);
-          }
-        } else if (status === 400 && text.includes(ErrCompacted.message)) reject(ErrCompacted);
-        else if (status === 400 && text.includes(ErrFutureRev.message)) reject(ErrFutureRev);
-        else if (status === 0 || broken) reject(new Error(`hashkv request to ${origin} failed`));
-        else reject(new Error(`unknown error: ${text.trim()}`));
-      });
-      req.end(`{"revision":${rev}}`);
+    const headers = { ':method': 'GET', ':path': PEER_HASHKV_PATH, 'content-type': 'application/json' };
+    return this.sessions.request(origin, headers, `{"revision":${rev}}`, timeoutMs).then(({ status, body }) => {
+      const text = body.toString('utf8');
+      if (status === 200) return parseHashKVResponse(text);
+      if (status === 400 && text.includes(ErrCompacted.message)) throw ErrCompacted;
+      if (status === 400 && text.includes(ErrFutureRev.message)) throw ErrFutureRev;
+      if (status === 0) throw new Error(`hashkv request to ${origin} failed`);
+      throw new Error(`unknown error: ${text.trim()}`);
     });
   }
 

@@ -235,32 +235,17 @@ export class LeaseClient {
   private post(peerUrl: string, path: string, body: Buffer, timeoutMs: number): Promise<Buffer> {
     if (this.sessions.isClosed()) return Promise.reject(new LeaseHttpError('lease client closed'));
     const origin = new URL(peerUrl).origin;
-    const session = this.sessions.get(origin);
-    return new Promise<Buffer>((resolve, reject) => {
-      let req: http2.ClientHttp2Stream;
-      try {
-        req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/protobuf' });
-      } catch (err) {
-        session.destroy();
-        reject(new LeaseHttpError((err as Error).message));
-        return;
-      }
-      const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), timeoutMs);
-      let status = 0;
-      const chunks: Buffer[] = [];
-      req.on('response', (h) => (status = Number(h[':status'] ?? 0)));
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('error', () => {}); // the close handler reports it
-      req.on('close', () => {
-        clearTimeout(timer);
-        const out = Buffer.concat(chunks);
-        const broken = req.rstCode !== undefined && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR;
-        if (status === 200 && !broken) resolve(out);
-        else if (status === 404) reject(ErrLeaseNotFound);
-        else if (status === 0 || broken) reject(new LeaseHttpError(`lease request to ${origin} failed`));
-        else reject(new LeaseHttpError(out.toString('utf8').trim() || `status ${status}`));
-      });
-      req.end(body);
-    });
+    const headers = { ':method': 'POST', ':path': path, 'content-type': 'application/protobuf' };
+    return this.sessions.request(origin, headers, body, timeoutMs).then(
+      ({ status, body: out }) => {
+        if (status === 200) return out;
+        if (status === 404) throw ErrLeaseNotFound;
+        if (status === 0) throw new LeaseHttpError(`lease request to ${origin} failed`);
+        throw new LeaseHttpError(out.toString('utf8').trim() || `status ${status}`);
+      },
+      (err: Error) => {
+        throw new LeaseHttpError(err.message);
+      },
+    );
   }
 }

@@ -27,6 +27,41 @@ export class PeerSessions {
     return s;
   }
 
+  /**
+   * One request to `origin`: resolves with the status and whole body, status 0 when the stream
+   * broke (reset, refused, or cancelled after `timeoutMs`); rejects only if the request cannot start.
+   */
+  request(
+    origin: string,
+    headers: http2.OutgoingHttpHeaders,
+    body: string | Buffer,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: Buffer }> {
+    const session = this.get(origin);
+    return new Promise((resolve, reject) => {
+      let req: http2.ClientHttp2Stream;
+      try {
+        req = session.request(headers, { endStream: false });
+      } catch (err) {
+        session.destroy();
+        reject(err as Error);
+        return;
+      }
+      const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), timeoutMs);
+      let status = 0;
+      const chunks: Buffer[] = [];
+      req.on('response', (h) => (status = Number(h[':status'] ?? 0)));
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('error', () => {}); // reported on close as status 0
+      req.on('close', () => {
+        clearTimeout(timer);
+        const broken = req.rstCode !== undefined && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR;
+        resolve({ status: broken ? 0 : status, body: Buffer.concat(chunks) });
+      });
+      req.end(body);
+    });
+  }
+
   close(): void {
     this.closed = true;
     for (const s of this.sessions.values()) s.destroy();
