@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { MessageCodec } from '../proto/codec.js';
-import { codecOf as etcdCodecOf, type MethodInfo } from '../proto/schema.js';
+import { codecOf as etcdCodecOf, methodsOf, type MethodInfo } from '../proto/schema.js';
 
 const FILES = ['v3lock.proto', 'v3election.proto'];
 const OWN_PACKAGES = /^(v3lockpb|v3electionpb)\./;
@@ -56,19 +56,5 @@ export function codecOf<T>(typeName: string): MessageCodec<T> {
 
 /** The methods of "v3lockpb.Lock" or "v3electionpb.Election". */
 export function serviceMethods(serviceName: string): MethodInfo[] {
-  const svc = concurrencyRoot().lookupService(serviceName);
-  const full = svc.fullName.replace(/^\./, '');
-  return svc.methodsArray.map((m) => {
-    m.resolve();
-    const post = (m.options as Record<string, unknown> | undefined)?.['(google.api.http).post'];
-    return {
-      path: `/${full}/${m.name}`,
-      name: m.name,
-      requestType: m.resolvedRequestType!.fullName.replace(/^\./, ''),
-      responseType: m.resolvedResponseType!.fullName.replace(/^\./, ''),
-      requestStream: m.requestStream === true,
-      responseStream: m.responseStream === true,
-      httpPost: typeof post === 'string' ? post : undefined,
-    };
-  });
+  return methodsOf(concurrencyRoot().lookupService(serviceName));
 }

@@ -43,9 +43,13 @@ export interface MethodInfo {
   httpPost: string | undefined;
 }
 
-/** The methods of a service, e.g. "etcdserverpb.KV". */
+/** The methods of a service of etcd's protos, e.g. "etcdserverpb.KV". */
 export function serviceMethods(serviceName: string): MethodInfo[] {
-  const svc = protoRoot().lookupService(serviceName);
+  return methodsOf(protoRoot().lookupService(serviceName));
+}
+
+/** The methods of a loaded service, with the grpc-gateway route where the proto declares one. */
+export function methodsOf(svc: protobuf.Service): MethodInfo[] {
   const full = svc.fullName.replace(/^\./, '');
   return svc.methodsArray.map((m) => {
     m.resolve();
