@@ -6,6 +6,7 @@
 // Proto3 rules: default scalars are not written, except members of a oneof.
 
 import type protobuf from 'protobufjs';
+import { putVarint, sizeVarint } from '../../pkg/protobuf.js';
 
 export const enum Kind {
   Int64N, // int64 as number
@@ -73,20 +74,6 @@ function isNumeric(k: Kind): boolean {
   return k !== Kind.String && k !== Kind.Bytes && k !== Kind.Message;
 }
 
-function varintLen(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  let n = 4;
-  v = Math.floor(v / 0x10000000);
-  while (v > 0) {
-    n++;
-    v = Math.floor(v / 128);
-  }
-  return n;
-}
-
 function defaultOf(k: Kind): unknown {
   switch (k) {
     case Kind.Int64B:
@@ -113,12 +100,12 @@ function scalarSize(k: Kind, v: unknown): number {
     case Kind.Int64B:
     case Kind.Uint64B: {
       const b = BigInt(v as bigint | number);
-      if (b >= 0n && b < 0x20000000000000n) return varintLen(Number(b));
+      if (b >= 0n && b < 0x20000000000000n) return sizeVarint(Number(b));
       return bigVarintLen(BigInt.asUintN(64, b));
     }
     default: {
       const n = Number(v);
-      return n >= 0 ? varintLen(n) : 10;
+      return n >= 0 ? sizeVarint(n) : 10;
     }
   }
 }
@@ -182,7 +169,7 @@ export class MessageCodec<T> {
         repeated,
         oneof: f.partOf !== null && f.partOf !== undefined,
         tag,
-        tagLen: varintLen(tag),
+        tagLen: sizeVarint(tag),
         msg: undefined,
         enumNames,
         enumValues,
@@ -329,26 +316,26 @@ export class MessageCodec<T> {
           case Kind.Message:
             for (let j = 0; j < arr.length; j++) {
               const s = (f.msg as MessageCodec<unknown>).measure(arr[j] as Record<string, unknown>);
-              n += f.tagLen + varintLen(s) + s;
+              n += f.tagLen + sizeVarint(s) + s;
             }
             break;
           case Kind.Bytes:
             for (let j = 0; j < arr.length; j++) {
               const l = (arr[j] as Uint8Array).length;
-              n += f.tagLen + varintLen(l) + l;
+              n += f.tagLen + sizeVarint(l) + l;
             }
             break;
           case Kind.String:
             for (let j = 0; j < arr.length; j++) {
               const l = Buffer.byteLength(arr[j] as string);
-              n += f.tagLen + varintLen(l) + l;
+              n += f.tagLen + sizeVarint(l) + l;
             }
             break;
           default: {
             let s = 0;
             for (let j = 0; j < arr.length; j++) s += scalarSize(f.kind, arr[j]);
             sizes[nSizes++] = s;
-            n += f.tagLen + varintLen(s) + s;
+            n += f.tagLen + sizeVarint(s) + s;
           }
         }
         continue;
@@ -356,19 +343,19 @@ export class MessageCodec<T> {
       switch (f.kind) {
         case Kind.Message: {
           const s = (f.msg as MessageCodec<unknown>).measure(v as Record<string, unknown>);
-          n += f.tagLen + varintLen(s) + s;
+          n += f.tagLen + sizeVarint(s) + s;
           break;
         }
         case Kind.Bytes: {
           const l = (v as Uint8Array).length;
           if (l === 0 && !f.oneof) break;
-          n += f.tagLen + varintLen(l) + l;
+          n += f.tagLen + sizeVarint(l) + l;
           break;
         }
         case Kind.String: {
           if ((v as string).length === 0 && !f.oneof) break;
           const l = Buffer.byteLength(v as string);
-          n += f.tagLen + varintLen(l) + l;
+          n += f.tagLen + sizeVarint(l) + l;
           break;
         }
         default:
@@ -394,16 +381,16 @@ export class MessageCodec<T> {
         switch (f.kind) {
           case Kind.Message:
             for (let j = 0; j < arr.length; j++) {
-              pos = writeVarint(buf, pos, f.tag);
-              pos = writeVarint(buf, pos, sizes[cursor]);
+              pos = putVarint(buf, pos, f.tag);
+              pos = putVarint(buf, pos, sizes[cursor]);
               pos = (f.msg as MessageCodec<unknown>).write(arr[j] as Record<string, unknown>, buf, pos);
             }
             break;
           case Kind.Bytes:
             for (let j = 0; j < arr.length; j++) {
               const b = arr[j] as Uint8Array;
-              pos = writeVarint(buf, pos, f.tag);
-              pos = writeVarint(buf, pos, b.length);
+              pos = putVarint(buf, pos, f.tag);
+              pos = putVarint(buf, pos, b.length);
               buf.set(b, pos);
               pos += b.length;
             }
@@ -411,14 +398,14 @@ export class MessageCodec<T> {
           case Kind.String:
             for (let j = 0; j < arr.length; j++) {
               const s = arr[j] as string;
-              pos = writeVarint(buf, pos, f.tag);
-              pos = writeVarint(buf, pos, Buffer.byteLength(s));
+              pos = putVarint(buf, pos, f.tag);
+              pos = putVarint(buf, pos, Buffer.byteLength(s));
               pos += buf.write(s, pos);
             }
             break;
           default: {
-            pos = writeVarint(buf, pos, f.tag);
-            pos = writeVarint(buf, pos, sizes[cursor++]);
+            pos = putVarint(buf, pos, f.tag);
+            pos = putVarint(buf, pos, sizes[cursor++]);
             for (let j = 0; j < arr.length; j++) pos = writeScalar(buf, pos, f.kind, arr[j]);
           }
         }
@@ -426,15 +413,15 @@ export class MessageCodec<T> {
       }
       switch (f.kind) {
         case Kind.Message:
-          pos = writeVarint(buf, pos, f.tag);
-          pos = writeVarint(buf, pos, sizes[cursor]);
+          pos = putVarint(buf, pos, f.tag);
+          pos = putVarint(buf, pos, sizes[cursor]);
           pos = (f.msg as MessageCodec<unknown>).write(v as Record<string, unknown>, buf, pos);
           break;
         case Kind.Bytes: {
           const b = v as Uint8Array;
           if (b.length === 0 && !f.oneof) break;
-          pos = writeVarint(buf, pos, f.tag);
-          pos = writeVarint(buf, pos, b.length);
+          pos = putVarint(buf, pos, f.tag);
+          pos = putVarint(buf, pos, b.length);
           buf.set(b, pos);
           pos += b.length;
           break;
@@ -442,14 +429,14 @@ export class MessageCodec<T> {
         case Kind.String: {
           const s = v as string;
           if (s.length === 0 && !f.oneof) break;
-          pos = writeVarint(buf, pos, f.tag);
-          pos = writeVarint(buf, pos, Buffer.byteLength(s));
+          pos = putVarint(buf, pos, f.tag);
+          pos = putVarint(buf, pos, Buffer.byteLength(s));
           pos += buf.write(s, pos);
           break;
         }
         default:
           if (!f.oneof && isDefault(f.kind, v)) break;
-          pos = writeVarint(buf, pos, f.tag);
+          pos = putVarint(buf, pos, f.tag);
           pos = writeScalar(buf, pos, f.kind, v);
       }
     }
@@ -565,19 +552,6 @@ function skip(buf: Buffer, pos: number, end: number, wire: number): number {
 }
 
 /** Writes a non-negative integer below 2^53. */
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80000000) {
-    buf[pos++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  while (v >= 0x80) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[pos++] = v;
-  return pos;
-}
-
 /** Writes a 64-bit two's-complement value given as unsigned halves. */
 function writeVarint64(buf: Buffer, pos: number, lo: number, hi: number): number {
   while (hi !== 0) {
@@ -585,7 +559,7 @@ function writeVarint64(buf: Buffer, pos: number, lo: number, hi: number): number
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
     hi >>>= 7;
   }
-  return writeVarint(buf, pos, lo);
+  return putVarint(buf, pos, lo);
 }
 
 function writeScalar(buf: Buffer, pos: number, k: Kind, v: unknown): number {
@@ -596,13 +570,13 @@ function writeScalar(buf: Buffer, pos: number, k: Kind, v: unknown): number {
     case Kind.Int64B:
     case Kind.Uint64B: {
       const b = BigInt(v as bigint | number);
-      if (b >= 0n && b < 0x20000000000000n) return writeVarint(buf, pos, Number(b));
+      if (b >= 0n && b < 0x20000000000000n) return putVarint(buf, pos, Number(b));
       const u = BigInt.asUintN(64, b);
       return writeVarint64(buf, pos, Number(u & 0xffffffffn), Number(u >> 32n));
     }
     default: {
       const n = Number(v);
-      if (n >= 0) return writeVarint(buf, pos, n);
+      if (n >= 0) return putVarint(buf, pos, n);
       const hi = Math.floor(n / TWO32);
       return writeVarint64(buf, pos, (n - hi * TWO32) >>> 0, hi >>> 0);
     }
