@@ -1,9 +1,10 @@
 // `propose-conf-change <id> [v1=<bool>] [transition=auto|implicit|explicit]` with the changes as
 // input (`v2 l3 r1 u4`): proposes a legacy ConfChange (v1) or a ConfChangeV2.
-import { goParseBool, goParseUint } from '../datadriven.js';
+import { goParseBool } from '../datadriven.js';
 import type { CmdArg } from '../datadriven.js';
-import { ConfChangeTransition, ConfChangeType, EMPTY_BYTES } from '../../../src/raft/raftpb/types.js';
-import type { ConfChange, ConfChangeSingle, ConfChangeV2 } from '../../../src/raft/raftpb/types.js';
+import { ConfChangeTransition, EMPTY_BYTES } from '../../../src/raft/raftpb/types.js';
+import type { ConfChange, ConfChangeV2 } from '../../../src/raft/raftpb/types.js';
+import { confChangesFromString } from '../confChangeString.js';
 import { firstAsNodeIdx } from './args.js';
 import type { InteractionEnv } from './env.js';
 
@@ -57,33 +58,4 @@ export function handleProposeConfChange(env: InteractionEnv, args: CmdArg[], inp
   return env.nodes[idx].rawNode.proposeConfChange(c) ?? null;
 }
 
-/** raftpb.ConfChangesFromString: space-separated `v<id>`, `l<id>`, `r<id>`, `u<id>` tokens. */
-export function confChangesFromString(s: string): ConfChangeSingle[] | Error {
-  const ccs: ConfChangeSingle[] = [];
-  const trimmed = s.trim();
-  if (trimmed === '') return ccs;
-  for (const tok of trimmed.split(' ')) {
-    if (tok.length < 2) return new Error(`unknown token ${tok}`);
-    let type: ConfChangeType;
-    switch (tok[0]) {
-      case 'v':
-        type = ConfChangeType.ConfChangeAddNode;
-        break;
-      case 'l':
-        type = ConfChangeType.ConfChangeAddLearnerNode;
-        break;
-      case 'r':
-        type = ConfChangeType.ConfChangeRemoveNode;
-        break;
-      case 'u':
-        type = ConfChangeType.ConfChangeUpdateNode;
-        break;
-      default:
-        return new Error(`unknown input: ${tok}`);
-    }
-    const id = goParseUint(tok.slice(1));
-    if (id instanceof Error) return id;
-    ccs.push({ type, nodeId: id });
-  }
-  return ccs;
-}
+export { confChangesFromString };
