@@ -3,7 +3,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BucketName } from '../../src/storage/backend/buckets.js';
 import {
   AuthStore,
   ErrAuthFailed,
@@ -27,31 +26,9 @@ import {
   PermType,
   ROOT_PERMISSION,
   SimpleTokenProvider,
-  type AuthBackend,
   type Permission,
 } from '../../src/auth/index.js';
-
-class MemBackend implements AuthBackend {
-  readonly buckets = new Map<string, Map<string, Buffer>>();
-  private b(bucket: string) {
-    let m = this.buckets.get(bucket);
-    if (!m) this.buckets.set(bucket, (m = new Map()));
-    return m;
-  }
-  get(bucket: BucketName, key: Buffer) {
-    return this.b(bucket).get(key.toString('latin1'));
-  }
-  put(bucket: BucketName, key: Buffer, value: Buffer) {
-    this.b(bucket).set(key.toString('latin1'), value);
-  }
-  delete(bucket: BucketName, key: Buffer) {
-    this.b(bucket).delete(key.toString('latin1'));
-  }
-  forEach(bucket: BucketName, fn: (k: Buffer, v: Buffer) => void) {
-    const m = this.b(bucket);
-    for (const k of [...m.keys()].sort()) fn(Buffer.from(k, 'latin1'), m.get(k)!);
-  }
-}
+import { MemBackend } from '../support/memBackend.js';
 
 const b = (s: string) => Buffer.from(s);
 const perm = (permType: Permission['permType'], key: string, rangeEnd = ''): Permission => ({

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Bucket, type BucketName } from '../../src/storage/backend/buckets.js';
+import { Bucket } from '../../src/storage/backend/buckets.js';
 import {
   ErrLeaseExists,
   ErrLeaseNotFound,
@@ -14,26 +14,12 @@ import {
   decodeLease,
   leaseIdKey,
   minLeaseTtl,
-  type LeaseBackend,
   type LeaseCheckpoint,
   type LessorConfig,
 } from '../../src/lease/index.js';
+import { MemBackend } from '../support/memBackend.js';
 
-class MemBackend implements LeaseBackend {
-  readonly buckets = new Map<string, Map<string, Buffer>>();
-  put(bucket: BucketName, key: Buffer, value: Buffer): void {
-    let b = this.buckets.get(bucket);
-    if (!b) this.buckets.set(bucket, (b = new Map()));
-    b.set(key.toString('latin1'), value);
-  }
-  delete(bucket: BucketName, key: Buffer): void {
-    this.buckets.get(bucket)?.delete(key.toString('latin1'));
-  }
-  forEach(bucket: BucketName, fn: (k: Buffer, v: Buffer) => void): void {
-    const b = this.buckets.get(bucket);
-    if (!b) return;
-    for (const k of [...b.keys()].sort()) fn(Buffer.from(k, 'latin1'), b.get(k)!);
-  }
+class LeaseMemBackend extends MemBackend {
   lease(id: bigint) {
     const v = this.buckets.get(Bucket.Lease)?.get(leaseIdKey(id).toString('latin1'));
     return v === undefined ? undefined : decodeLease(v);
@@ -43,7 +29,7 @@ class MemBackend implements LeaseBackend {
 const MIN_TTL = 5;
 const enc = (s: string) => Buffer.from(s);
 
-function setup(cfg: Partial<LessorConfig> = {}, be = new MemBackend()) {
+function setup(cfg: Partial<LessorConfig> = {}, be = new LeaseMemBackend()) {
   const clock = { t: 1_000_000 };
   const le = new Lessor(be, { minLeaseTtl: MIN_TTL, now: () => clock.t, ...cfg });
   return { le, be, clock };
@@ -359,13 +345,13 @@ test('a new lessor recovers leases and checkpoints from the backend, never expir
   assert.equal(nle.lookup(2n)!.remaining(), Infinity);
   nle.promote(0);
   assert.equal(nle.lookup(2n)!.expiry, clock.t + 7000);
-  nle.recover(new MemBackend(), null);
+  nle.recover(new LeaseMemBackend(), null);
   assert.equal(nle.leases().length, 0);
 });
 
 test('promote spreads a pile-up of expiries over the revoke rate', () => {
   const rate = 10;
-  const be = new MemBackend();
+  const be = new LeaseMemBackend();
   const first = setup({ leaseRevokeRate: rate }, be);
   const ttl = 10;
   for (let i = 1; i <= rate * 10; i++) {

@@ -5,7 +5,6 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BucketName } from '../../src/storage/backend/buckets.js';
 import {
   AuthStore,
   ErrAuthOldRevision,
@@ -17,7 +16,6 @@ import {
   ErrUserEmpty,
   PermType,
   SimpleTokenProvider,
-  type AuthBackend,
 } from '../../src/auth/index.js';
 import type { Lessor } from '../../src/lease/index.js';
 import type { Applier, ApplyResult } from '../../src/server/apply.js';
@@ -29,28 +27,7 @@ import {
   type InternalRaftRequest,
 } from '../../src/server/etcdserverpb/raftInternal.js';
 import type { ResponseHeader } from '../../src/server/etcdserverpb/rpc.js';
-
-class MemBackend implements AuthBackend {
-  private readonly buckets = new Map<string, Map<string, Buffer>>();
-  private b(bucket: string) {
-    let m = this.buckets.get(bucket);
-    if (!m) this.buckets.set(bucket, (m = new Map()));
-    return m;
-  }
-  get(bucket: BucketName, key: Buffer) {
-    return this.b(bucket).get(key.toString('latin1'));
-  }
-  put(bucket: BucketName, key: Buffer, value: Buffer) {
-    this.b(bucket).set(key.toString('latin1'), value);
-  }
-  delete(bucket: BucketName, key: Buffer) {
-    this.b(bucket).delete(key.toString('latin1'));
-  }
-  forEach(bucket: BucketName, fn: (k: Buffer, v: Buffer) => void) {
-    const m = this.b(bucket);
-    for (const k of [...m.keys()].sort()) fn(Buffer.from(k, 'latin1'), m.get(k)!);
-  }
-}
+import { MemBackend } from '../support/memBackend.js';
 
 const b = (s: string) => Buffer.from(s);
 const HEADER: ResponseHeader = { clusterId: 1n, memberId: 2n, revision: 7, raftTerm: 3 };
