@@ -7,42 +7,17 @@ import { LogSlice } from '../../src/raft/logTypes.js';
 import type { EntryID } from '../../src/raft/logTypes.js';
 import { ErrCompacted, ErrSnapshotTemporarilyUnavailable, ErrUnavailable } from '../../src/raft/errors.js';
 import { RaftPanic, discardLogger } from '../../src/raft/logger.js';
-import type { Logger } from '../../src/raft/logger.js';
 import { entsSize } from '../../src/raft/util.js';
 import { entrySize } from '../../src/raft/raftpb/codec.js';
-import { EntryType, EMPTY_BYTES, emptyConfState } from '../../src/raft/raftpb/types.js';
+import { EntryType, EMPTY_BYTES } from '../../src/raft/raftpb/types.js';
 import type { Entry, Snapshot } from '../../src/raft/raftpb/types.js';
-
-function ents(first: number, ...terms: number[]): Entry[] {
-  return terms.map((term, k) => ({ term, index: first + k, type: EntryType.EntryNormal, data: EMPTY_BYTES }));
-}
+import { emptySnap as snap, indexTerms as ents, recordingLogger as recorder } from './raftTestUtil.js';
 
 // Entries at consecutive indexes from `first`, with consecutive terms in [from, to).
 function termRange(first: number, from: number, to: number): Entry[] {
   const out: Entry[] = [];
   for (let t = from; t < to; t++) out.push({ term: t, index: first + out.length, type: EntryType.EntryNormal, data: EMPTY_BYTES });
   return out;
-}
-
-function snap(index: number, term: number): Snapshot {
-  return { data: EMPTY_BYTES, metadata: { index, term, confState: emptyConfState() } };
-}
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (t) => void lines.push(`DEBUG ${t}`),
-    info: (t) => void lines.push(`INFO ${t}`),
-    warning: (t) => void lines.push(`WARN ${t}`),
-    error: (t) => void lines.push(`ERROR ${t}`),
-    fatal(t): never {
-      throw new RaftPanic(t);
-    },
-    panic(t): never {
-      throw new RaftPanic(t);
-    },
-  };
 }
 
 function mustTerm([t, err]: [number, Error | null]): number {

@@ -2,36 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Unstable } from '../../src/raft/logUnstable.js';
-import { RaftPanic } from '../../src/raft/logger.js';
 import type { Logger } from '../../src/raft/logger.js';
-import { EntryType, EMPTY_BYTES, emptyConfState } from '../../src/raft/raftpb/types.js';
 import type { Entry, Snapshot } from '../../src/raft/raftpb/types.js';
-
-function ents(first: number, ...terms: number[]): Entry[] {
-  return terms.map((term, k) => ({ term, index: first + k, type: EntryType.EntryNormal, data: EMPTY_BYTES }));
-}
-
-function snap(index: number, term: number): Snapshot {
-  return { data: EMPTY_BYTES, metadata: { index, term, confState: emptyConfState() } };
-}
-
-/** A logger recording `LEVEL text` lines. */
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (t) => void lines.push(`DEBUG ${t}`),
-    info: (t) => void lines.push(`INFO ${t}`),
-    warning: (t) => void lines.push(`WARN ${t}`),
-    error: (t) => void lines.push(`ERROR ${t}`),
-    fatal(t): never {
-      throw new RaftPanic(t);
-    },
-    panic(t): never {
-      throw new RaftPanic(t);
-    },
-  };
-}
+import { emptySnap as snap, indexTerms as ents, recordingLogger as recorder } from './raftTestUtil.js';
 
 interface Init {
   entries?: Entry[];

@@ -3,7 +3,7 @@
 // filters, and helpers that persist and apply a Raft's log the way a Ready loop would.
 import { Config, Raft, newRaft } from '../../src/raft/raft.js';
 import { MemoryStorage } from '../../src/raft/storage.js';
-import { discardLogger, consoleLogger, type Logger } from '../../src/raft/logger.js';
+import { RaftPanic, discardLogger, consoleLogger, type Logger } from '../../src/raft/logger.js';
 import {
   EMPTY_BYTES,
   EntryType,
@@ -311,6 +311,29 @@ export function entryTIs(ents: Entry[]): { term: number; index: number }[] {
 /** Entries at consecutive indexes from `start` with the given terms (Go's index(i).terms(...)). */
 export function indexTerms(start: number, ...terms: number[]): Entry[] {
   return terms.map((term, i) => entry({ index: start + i, term }));
+}
+
+/** Snapshot metadata at (index, term) with an empty ConfState and no data. */
+export function emptySnap(index: number, term: number): Snapshot {
+  return testSnapshot(index, term, []);
+}
+
+/** A logger recording `LEVEL text` lines (fatal and panic still throw), for asserting raft's log output. */
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    debug: (t) => void lines.push(`DEBUG ${t}`),
+    info: (t) => void lines.push(`INFO ${t}`),
+    warning: (t) => void lines.push(`WARN ${t}`),
+    error: (t) => void lines.push(`ERROR ${t}`),
+    fatal(t): never {
+      throw new RaftPanic(t);
+    },
+    panic(t): never {
+      throw new RaftPanic(t);
+    },
+  };
 }
 
 /** Messages in a deterministic order (by recipient, then type), for comparisons. */
