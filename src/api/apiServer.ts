@@ -10,7 +10,6 @@
 // the gRPC server and the gateway by method name.
 
 import http from 'node:http';
-import type http2 from 'node:http2';
 import { GrpcServer, type GrpcServerMetrics } from './grpc/server.js';
 import { fromHttp1, fromHttp2, type HttpExchange } from './http/exchange.js';
 import type { MetricsSource } from './http/endpoints.js';
@@ -78,13 +77,13 @@ export class ApiServer {
     const maxReceive = this.opts.maxRequestBytes + GRPC_OVERHEAD_BYTES;
     this.grpc = new GrpcServer({
       maxReceiveBytes: maxReceive,
-      fallback: (stream, headers) => this.serveHttp(fromHttp2(stream, headers)),
+      fallback: (stream) => this.serveHttp(fromHttp2(stream)),
       metrics: opts.grpcMetrics,
     });
     this.gateway = new Gateway(maxReceive);
     this.router = new HttpRouter(server, this.gateway, this.opts.metrics);
     this.h1 = http.createServer((req, res) => this.serveHttp(fromHttp1(req, res)));
-    this.listener = new ClientListener(this.grpc.http2 as http2.Http2Server, this.h1, opts.tls);
+    this.listener = new ClientListener((socket) => this.grpc.handleConnection(socket), this.h1, opts.tls);
     this.registerServices();
   }
 

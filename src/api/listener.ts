@@ -1,12 +1,12 @@
 // One TCP port, two protocols (etcd serves both on the client URL): a net.Server peeks at the
 // first bytes of each connection; the HTTP/2 connection preface ("PRI * HTTP/2.0...") goes to the
-// HTTP/2 server (gRPC), anything else to the HTTP/1.1 server (/health, /version, /metrics, the
+// HTTP/2 handler (gRPC), anything else to the HTTP/1.1 server (/health, /version, /metrics, the
 // JSON gateway). The peeked bytes are put back with unshift before the hand-over.
 // For https client URLs a TLS front (ALPN h2 and http/1.1, optional client certificates) completes
 // the handshake first and the same split happens on the decrypted bytes.
 
 import type http from 'node:http';
-import type http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import net from 'node:net';
 import { type SecureListenOptions, SecureListener } from '../pkg/tlsListener.js';
 
@@ -22,7 +22,7 @@ export class ClientListener {
   private readonly secure: SecureListener | null = null;
 
   constructor(
-    private readonly h2: http2.Http2Server,
+    private readonly h2: (socket: Duplex) => void,
     private readonly h1: http.Server,
     tls?: SecureListenOptions,
   ) {
@@ -78,8 +78,8 @@ export class ClientListener {
       socket.unshift(head);
       this.pending.delete(socket);
       if (head.subarray(0, PEEK).equals(PREFACE)) {
-        // The HTTP/2 session reads the unshifted bytes from the socket buffer itself.
-        this.h2.emit('connection', socket);
+        // The HTTP/2 connection reads the unshifted bytes when it resumes the socket.
+        this.h2(socket);
       } else {
         this.h1Sockets.add(socket);
         socket.once('close', () => this.h1Sockets.delete(socket));

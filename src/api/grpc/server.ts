@@ -1,20 +1,25 @@
-// A small gRPC server on node:http2 (cleartext, prior knowledge): unary and streaming calls,
-// length-prefixed messages, grpc-status/grpc-message trailers, metadata passed to handlers and
-// cancellation when the client resets the stream. Requests that are not gRPC (no application/grpc
-// content type) go to a fallback, so HTTP/2 clients can reach /health on the same port.
+// A small gRPC server on our lean HTTP/2 connection (h2Connection.ts; cleartext with prior
+// knowledge, or behind the TLS front): unary and streaming calls, length-prefixed messages,
+// grpc-status/grpc-message trailers, metadata passed to handlers and cancellation when the client
+// resets the stream. Requests that are not gRPC (no application/grpc content type) go to a
+// fallback, so HTTP/2 clients can reach /health on the same port.
 //
-// Responses written in one tick are corked together, so a burst of stream messages leaves in
-// one socket write.
+// Response frames written in one tick, for every call of a connection, leave in one socket write.
 
-import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { E_INTERNAL_ERROR } from '../../pkg/h2/frames.js';
 import type { GrpcMethodMetrics, GrpcType } from '../../server/metrics.js';
 import { Code, GrpcError, toGrpcError } from '../errors.js';
 import type { MessageCodec } from '../proto/codec.js';
 import type { RequestContext } from '../types.js';
 import { Deframer } from './deframer.js';
+import { H2Connection, type H2Stream, headerBlock } from './h2Connection.js';
+
+/** Call metadata as handlers see it (gRPC over HTTP/2, or the gateway's HTTP/1.1 headers). */
+export type CallHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 export interface UnaryCall {
-  readonly headers: http2.IncomingHttpHeaders;
+  readonly headers: CallHeaders;
   readonly ctx: RequestContext;
   /** Encoded size of the request message (etcd checks it against --max-request-bytes). */
   readonly messageLength: number;
@@ -24,7 +29,7 @@ export type UnaryHandler<Req, Res> = (req: Req, call: UnaryCall) => Promise<Res>
 
 /** A streaming call as its handler sees it (server-streaming calls receive exactly one message). */
 export interface StreamCall<Req, Res> {
-  readonly headers: http2.IncomingHttpHeaders;
+  readonly headers: CallHeaders;
   readonly ctx: RequestContext;
   /** Each request message, in order. */
   onMessage: (req: Req) => void;
@@ -67,7 +72,7 @@ export interface GrpcServerMetrics {
   clientRequest?(kind: 'unary' | 'stream', apiVersion: string): void;
 }
 
-function apiVersionOf(headers: http2.IncomingHttpHeaders): string {
+function apiVersionOf(headers: CallHeaders): string {
   const v = headers['client-api-version'];
   return typeof v === 'string' ? v : 'unknown';
 }
@@ -76,22 +81,19 @@ export interface GrpcServerOptions {
   /** Largest request message accepted (etcd: --max-request-bytes + 512 KiB). */
   maxReceiveBytes: number;
   /** Non-gRPC HTTP/2 requests. */
-  fallback?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+  fallback?: (stream: H2Stream) => void;
   metrics?: GrpcServerMetrics;
 }
 
 const GRPC_CONTENT_TYPE = 'application/grpc';
-const RESPONSE_HEADERS = {
-  ':status': 200,
-  'content-type': GRPC_CONTENT_TYPE,
-  'grpc-accept-encoding': 'identity',
-};
-const OK_TRAILERS = { 'grpc-status': '0' };
-// sendDate is honoured by node's respond() though absent from its typings: gRPC needs no Date.
-type RespondOptions = http2.ServerStreamResponseOptions & { sendDate?: boolean };
-const RESPOND_STREAMING: RespondOptions = { waitForTrailers: true, sendDate: false };
-const RESPOND_END: RespondOptions = { endStream: true, sendDate: false };
-const WINDOW_SIZE = 4 << 20;
+const RESPONSE_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  [':status', '200'],
+  ['content-type', GRPC_CONTENT_TYPE],
+  ['grpc-accept-encoding', 'identity'],
+];
+const RESPONSE_HEADERS = headerBlock(RESPONSE_FIELDS);
+const OK_TRAILERS = headerBlock([['grpc-status', '0']]);
+const UNSUPPORTED_MEDIA_TYPE = headerBlock([[':status', '415']]);
 /** Bytes a stream call may hold for a client that is not reading before blocked() says stop. */
 const STREAM_WRITE_BUDGET = 256 << 10;
 
@@ -105,60 +107,40 @@ export function encodeGrpcMessage(msg: string): string {
   return out;
 }
 
-function statusHeaders(err: GrpcError): http2.OutgoingHttpHeaders {
-  return {
-    ...RESPONSE_HEADERS,
-    'grpc-status': String(err.code),
-    'grpc-message': encodeGrpcMessage(err.message),
-  };
+function statusFields(err: GrpcError): [string, string][] {
+  return [
+    ['grpc-status', String(err.code)],
+    ['grpc-message', encodeGrpcMessage(err.message)],
+  ];
 }
 
 /** The auth token: `token` metadata, or `authorization` as etcd also accepts (gateway clients). */
-export function contextOf(headers: http2.IncomingHttpHeaders): RequestContext {
+export function contextOf(headers: CallHeaders): RequestContext {
   const t = headers['token'] ?? headers['authorization'];
   return { token: typeof t === 'string' ? t : undefined };
 }
 
 function noop(): void {}
 
-/**
- * Once the status is sent the call is over: if the client is still sending, reset the stream
- * with NO_ERROR as grpc-go does, so a half-open stream does not linger (and block shutdown).
- */
-function finish(stream: http2.ServerHttp2Stream): void {
-  if (stream.readableEnded) return; // the usual case: the client finished sending first
-  setImmediate(() => {
-    if (!stream.destroyed && !stream.closed && !stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-  });
+/** A trailers-only response: the status travels in the response headers. */
+function respondStatus(stream: H2Stream, err: GrpcError): void {
+  stream.respond(headerBlock([...RESPONSE_FIELDS, ...statusFields(err)]), true);
 }
 
-function sendTrailers(stream: http2.ServerHttp2Stream, trailers: http2.OutgoingHttpHeaders): void {
-  stream.sendTrailers(trailers);
-  finish(stream);
-}
-
-function respondStatus(stream: http2.ServerHttp2Stream, err: GrpcError): void {
-  stream.respond(statusHeaders(err), RESPOND_END);
-  finish(stream);
+function failStream(stream: H2Stream, err: GrpcError): void {
+  if (stream.closed) return;
+  if (!stream.headersSent) respondStatus(stream, err);
+  else stream.reset(E_INTERNAL_ERROR);
 }
 
 export class GrpcServer {
-  readonly http2: http2.Http2Server;
   private readonly methods = new Map<string, Method>();
   private readonly services = new Set<string>();
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly conns = new Set<H2Connection>();
   private readonly streamCalls = new Set<ServerStreamCall>();
   private stopping = false;
 
-  constructor(private readonly opts: GrpcServerOptions) {
-    this.http2 = http2.createServer({
-      maxSessionMemory: 64,
-      settings: { initialWindowSize: WINDOW_SIZE, maxHeaderListSize: 64 << 10 },
-    });
-    this.http2.on('session', (s) => this.trackSession(s));
-    this.http2.on('stream', (stream, headers) => this.dispatch(stream, headers));
-    this.http2.on('sessionError', noop);
-  }
+  constructor(private readonly opts: GrpcServerOptions) {}
 
   addUnary<Req, Res>(path: string, req: MessageCodec<Req>, res: MessageCodec<Res>, h: UnaryHandler<Req, Res>): void {
     this.add(path, { kind: 'unary', req, res, unary: h as UnaryHandler<unknown, unknown> } as Method);
@@ -184,52 +166,43 @@ export class GrpcServer {
     this.methods.set(path, m);
   }
 
-  /** Ends every streaming call, closes sessions gracefully, destroys what remains after graceMs. */
+  /** Serves HTTP/2 on a connected socket (its first bytes are the client's connection preface). */
+  handleConnection(socket: Duplex): void {
+    const conn: H2Connection = new H2Connection(socket, {
+      onStream: (s) => this.dispatch(s),
+      onClose: () => this.conns.delete(conn),
+    });
+    if (conn.closed) return;
+    this.conns.add(conn);
+    if (this.stopping) conn.shutdown();
+  }
+
+  /** Ends every streaming call, closes connections gracefully, drops what remains after graceMs. */
   async close(graceMs = 1000): Promise<void> {
     this.stopping = true;
     for (const c of [...this.streamCalls]) c.abort(new GrpcError(Code.UNAVAILABLE, 'grpc: the server has been stopped'));
-    const sessions = [...this.sessions];
-    if (sessions.length === 0) return;
+    const conns = [...this.conns];
+    if (conns.length === 0) return;
     await new Promise<void>((resolve) => {
-      let left = sessions.length;
       const timer = setTimeout(() => {
-        for (const s of sessions) if (!s.destroyed) s.destroy();
+        for (const c of conns) c.destroy();
       }, graceMs);
-      const done = () => {
-        if (--left === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      for (const s of sessions) {
-        if (s.destroyed || s.closed) {
-          s.destroy();
-          done();
-          continue;
-        }
-        s.once('close', done);
-        s.close();
-      }
+      const check = setInterval(() => {
+        if (conns.some((c) => !c.closed)) return;
+        clearInterval(check);
+        clearTimeout(timer);
+        resolve();
+      }, 5);
+      for (const c of conns) c.shutdown();
     });
   }
 
-  private trackSession(s: http2.ServerHttp2Session): void {
-    this.sessions.add(s);
-    s.on('error', noop);
-    s.once('close', () => this.sessions.delete(s));
-    // A larger connection window lets big requests and watch bursts flow without stalls.
-    s.once('connect', () => {
-      if (!s.destroyed) s.setLocalWindowSize(WINDOW_SIZE);
-    });
-    if (this.stopping) s.close();
-  }
-
-  private dispatch(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    stream.on('error', noop);
+  private dispatch(stream: H2Stream): void {
+    const headers = stream.headers;
     const ct = headers['content-type'];
-    if (typeof ct !== 'string' || !ct.startsWith(GRPC_CONTENT_TYPE)) {
-      if (this.opts.fallback !== undefined) this.opts.fallback(stream, headers);
-      else stream.respond({ ':status': 415 }, RESPOND_END);
+    if (ct === undefined || !ct.startsWith(GRPC_CONTENT_TYPE)) {
+      if (this.opts.fallback !== undefined) this.opts.fallback(stream);
+      else stream.respond(UNSUPPORTED_MEDIA_TYPE, true);
       return;
     }
     const path = headers[':path'] ?? '';
@@ -240,28 +213,21 @@ export class GrpcServer {
       const msg = this.services.has(service)
         ? `unknown method ${path.slice(slash + 1)} for service ${service}`
         : `unknown service ${service}`;
-      stream.resume();
-      this.fail(stream, new GrpcError(Code.UNIMPLEMENTED, msg));
+      failStream(stream, new GrpcError(Code.UNIMPLEMENTED, msg));
       return;
     }
-    if (m.kind === 'unary') this.runUnary(stream, headers, m);
-    else this.runStream(stream, headers, m);
+    if (m.kind === 'unary') {
+      const run = new UnaryRun(stream, m, this.opts);
+      stream.onData = run.onData;
+      stream.onEnd = run.onEnd;
+    } else this.runStream(stream, m);
   }
 
-  private fail(stream: http2.ServerHttp2Stream, err: GrpcError): void {
-    failStream(stream, err);
-  }
-
-  private runUnary(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
-    const run = new UnaryRun(stream, headers, m, this.opts);
-    stream.on('data', run.onData);
-    stream.once('end', run.onEnd);
-  }
-
-  private runStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: Method): void {
+  private runStream(stream: H2Stream, m: Method): void {
     const metrics = this.opts.metrics;
     const mm = m.mm;
-    const call = new ServerStreamCall(stream, headers, m.res, () => this.streamCalls.delete(call), mm, metrics?.bytes);
+    const headers = stream.headers;
+    const call = new ServerStreamCall(stream, m.res, () => this.streamCalls.delete(call), mm, metrics?.bytes);
     this.streamCalls.add(call);
     if (mm !== undefined) {
       mm.started();
@@ -279,35 +245,25 @@ export class GrpcServer {
       mm?.msgReceived();
       call.onMessage(req);
     });
-    stream.on('data', (chunk: Buffer) => {
+    stream.onData = (chunk: Buffer) => {
       if (call.ended) return;
       if (metrics !== undefined) metrics.bytes.received += chunk.length;
       try {
-        deframer.push(chunk);
+        // A copy: decoded requests hold views of it for as long as the call keeps them (watch keys).
+        deframer.push(Buffer.from(chunk));
       } catch (e) {
         call.end(toGrpcError(e));
       }
-    });
-    stream.once('end', () => {
+    };
+    stream.onEnd = () => {
       if (!call.ended) call.onHalfClose();
-    });
+    };
     try {
       (m.stream as StreamHandler<unknown, unknown>)(call);
     } catch (e) {
       call.end(toGrpcError(e));
     }
   }
-}
-
-function failStream(stream: http2.ServerHttp2Stream, err: GrpcError): void {
-  if (stream.destroyed || stream.closed) return;
-  if (!stream.headersSent) respondStatus(stream, err);
-  else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-}
-
-/** A shared 'wantTrailers' listener (emitters call it with the stream as `this`): no per-call closure. */
-function sendOkTrailers(this: http2.ServerHttp2Stream): void {
-  sendTrailers(this, OK_TRAILERS);
 }
 
 /**
@@ -317,6 +273,7 @@ function sendOkTrailers(this: http2.ServerHttp2Stream): void {
  */
 class UnaryRun implements UnaryCall {
   readonly ctx: RequestContext;
+  readonly headers: CallHeaders;
   messageLength = 0;
   private msg: Buffer | undefined = undefined;
   private count = 0;
@@ -329,12 +286,12 @@ class UnaryRun implements UnaryCall {
   private readonly onErr = (e: unknown): void => this.failHandled(toGrpcError(e));
 
   constructor(
-    private readonly stream: http2.ServerHttp2Stream,
-    readonly headers: http2.IncomingHttpHeaders,
+    private readonly stream: H2Stream,
     private readonly m: Method,
     private readonly opts: GrpcServerOptions,
   ) {
-    this.ctx = contextOf(headers);
+    this.headers = stream.headers;
+    this.ctx = contextOf(stream.headers);
   }
 
   private data(chunk: Buffer): void {
@@ -405,7 +362,7 @@ class UnaryRun implements UnaryCall {
       mm.handlingSeconds((performance.now() - this.t0) / 1000);
     }
     const stream = this.stream;
-    if (stream.destroyed || stream.closed) return;
+    if (stream.closed) return;
     let frame: Buffer;
     try {
       frame = this.m.res.encodeFrame(res);
@@ -415,10 +372,9 @@ class UnaryRun implements UnaryCall {
     }
     const bytes = this.opts.metrics?.bytes;
     if (bytes !== undefined) bytes.sent += frame.length;
-    stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
-    // 'wantTrailers' fires once per stream, so `on` (no once-wrapper allocation) is enough.
-    stream.on('wantTrailers', sendOkTrailers);
-    stream.end(frame);
+    stream.respond(RESPONSE_HEADERS);
+    stream.write(frame);
+    stream.end(OK_TRAILERS);
   }
 
   private failHandled(err: GrpcError): void {
@@ -433,31 +389,33 @@ class UnaryRun implements UnaryCall {
 
 class ServerStreamCall implements StreamCall<unknown, unknown> {
   readonly ctx: RequestContext;
+  readonly headers: CallHeaders;
   onMessage: (req: unknown) => void = noop;
   onHalfClose: () => void = noop;
   onCancel: () => void = noop;
   ended = false;
-  private corked = false;
-  private trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
   private readonly t0: number;
+  private drainWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly stream: http2.ServerHttp2Stream,
-    readonly headers: http2.IncomingHttpHeaders,
+    private readonly stream: H2Stream,
     private readonly codec: MessageCodec<unknown>,
     private readonly release: () => void,
     private readonly mm?: GrpcMethodMetrics,
     private readonly bytes?: { sent: number },
   ) {
-    this.ctx = contextOf(headers);
+    this.headers = stream.headers;
+    this.ctx = contextOf(stream.headers);
     this.t0 = mm !== undefined ? performance.now() : 0;
-    stream.once('close', () => {
+    stream.onDrain = () => this.wakeDrainWaiters();
+    stream.onClose = () => {
+      this.wakeDrainWaiters();
       if (this.ended) return;
       this.ended = true;
       this.handled(Code.CANCELLED);
       this.release();
       this.onCancel();
-    });
+    };
   }
 
   private handled(code: number): void {
@@ -469,7 +427,7 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
   write(res: unknown): boolean {
     if (this.ended) return false;
     const s = this.stream;
-    if (s.destroyed || s.closed) return false;
+    if (s.closed) return false;
     let frame: Buffer;
     try {
       frame = this.codec.encodeFrame(res);
@@ -478,37 +436,28 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
       this.end(new GrpcError(Code.INTERNAL, `grpc: error marshalling response: ${(e as Error).message}`));
       return false;
     }
-    if (!s.headersSent) this.respond();
+    if (!s.headersSent) s.respond(RESPONSE_HEADERS);
     if (this.mm !== undefined) this.mm.msgSent();
     if (this.bytes !== undefined) this.bytes.sent += frame.length;
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        s.uncork();
-      });
-    }
     s.write(frame);
     return true;
   }
 
   blocked(): boolean {
-    return this.stream.writableLength >= STREAM_WRITE_BUDGET;
+    return this.stream.queuedBytes >= STREAM_WRITE_BUDGET;
   }
 
   drained(): Promise<void> {
     const s = this.stream;
-    if (this.ended || s.destroyed || s.closed || !s.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        s.off('drain', done);
-        s.off('close', done);
-        resolve();
-      };
-      s.on('drain', done);
-      s.on('close', done);
-    });
+    if (this.ended || s.closed || s.queuedBytes === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private wakeDrainWaiters(): void {
+    const w = this.drainWaiters;
+    if (w.length === 0) return;
+    this.drainWaiters = [];
+    for (const f of w) f();
   }
 
   end(err?: GrpcError): void {
@@ -517,18 +466,15 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
     this.handled(err === undefined ? Code.OK : err.code);
     this.release();
     const s = this.stream;
-    if (s.destroyed || s.closed) return;
+    if (s.closed) return;
     if (!s.headersSent) {
       if (err === undefined) {
-        this.respond();
-        s.end();
+        s.respond(RESPONSE_HEADERS);
+        s.end(OK_TRAILERS);
       } else respondStatus(s, err);
       return;
     }
-    if (err !== undefined) {
-      this.trailers = { 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.message) };
-    }
-    s.end();
+    s.end(err === undefined ? OK_TRAILERS : headerBlock(statusFields(err)));
   }
 
   /** Ends the call from the server side (stop): the handler is told through onCancel. */
@@ -536,11 +482,5 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
     if (this.ended) return;
     this.end(err);
     this.onCancel();
-  }
-
-  private respond(): void {
-    const s = this.stream;
-    s.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
-    s.once('wantTrailers', () => sendTrailers(s, this.trailers));
   }
 }

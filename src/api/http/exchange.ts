@@ -1,8 +1,8 @@
 // One HTTP request/response, whichever protocol carried it: HTTP/1.1 (node:http) or a non-gRPC
-// HTTP/2 stream. The endpoints and the JSON gateway are written against this.
+// HTTP/2 stream (our HTTP/2 connection's). The endpoints and the JSON gateway are written against this.
 
 import type http from 'node:http';
-import type http2 from 'node:http2';
+import { type H2Stream, headerBlock } from '../grpc/h2Connection.js';
 
 export interface HttpExchange {
   readonly method: string;
@@ -69,30 +69,64 @@ export function fromHttp1(req: http.IncomingMessage, res: http.ServerResponse): 
   };
 }
 
-export function fromHttp2(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): HttpExchange {
-  const gone = () => stream.destroyed || stream.closed;
+export function fromHttp2(stream: H2Stream): HttpExchange {
+  // Buffer the body from the start: DATA frames may follow the headers in the same read, before
+  // the endpoint asks for it.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let ended = stream.remoteEnded;
+  let waiter: (() => void) | null = null;
+  stream.onData = (c) => {
+    size += c.length;
+    chunks.push(Buffer.from(c));
+  };
+  stream.onEnd = () => {
+    ended = true;
+    waiter?.();
+  };
+  const closers: (() => void)[] = [];
+  stream.onClose = () => {
+    ended = true;
+    waiter?.();
+    for (const cb of closers.splice(0)) cb();
+  };
+  const respond = (status: number, h: Record<string, string>, endStream: boolean): void => {
+    stream.respond(headerBlock([[':status', String(status)], ...Object.entries(h).map(([k, v]) => [k.toLowerCase(), v] as const)]), endStream);
+  };
   return {
-    method: String(headers[':method'] ?? 'GET'),
-    url: String(headers[':path'] ?? '/'),
-    headers: headers as http.IncomingHttpHeaders,
-    body: (limit) => collect(stream, limit),
+    method: stream.headers[':method'] ?? 'GET',
+    url: stream.headers[':path'] ?? '/',
+    headers: stream.headers as http.IncomingHttpHeaders,
+    body: (limit) =>
+      new Promise((resolve, reject) => {
+        const done = (): void => {
+          if (size > limit) reject(new BodyTooLarge(`request body larger than ${limit} bytes`));
+          else resolve(Buffer.concat(chunks, size));
+        };
+        if (ended) done();
+        else waiter = done;
+      }),
     reply(status, h, body) {
-      if (gone() || stream.headersSent) return;
-      stream.respond({ ':status': status, ...h, 'content-length': Buffer.byteLength(body) });
-      stream.end(body);
+      if (stream.closed || stream.headersSent) return;
+      const b = typeof body === 'string' ? Buffer.from(body) : body;
+      respond(status, { ...h, 'content-length': String(b.length) }, b.length === 0);
+      if (b.length > 0) {
+        stream.write(b);
+        stream.end();
+      }
     },
     start(status, h) {
-      if (!gone()) stream.respond({ ':status': status, ...h });
+      if (!stream.closed) respond(status, h, false);
     },
     write(chunk) {
-      if (!gone()) stream.write(chunk);
+      if (!stream.closed) stream.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     },
     end() {
-      if (!gone()) stream.end();
+      if (!stream.closed) stream.end();
     },
     onClose(cb) {
-      stream.once('close', cb);
+      if (stream.closed) queueMicrotask(cb);
+      else closers.push(cb);
     },
   };
 }
-

@@ -6,37 +6,36 @@
 // decoder. It implements what a unary client needs: SETTINGS, PING, WINDOW_UPDATE flow control in
 // both directions, CONTINUATION, RST_STREAM, GOAWAY and MAX_CONCURRENT_STREAMS.
 import net from 'node:net';
-import { HpackDecoder, encodeHeaderBlock } from './hpack.js';
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
-const T_DATA = 0x0;
-const T_HEADERS = 0x1;
-const T_RST_STREAM = 0x3;
-const T_SETTINGS = 0x4;
-const T_PUSH_PROMISE = 0x5;
-const T_PING = 0x6;
-const T_GOAWAY = 0x7;
-const T_WINDOW_UPDATE = 0x8;
-const T_CONTINUATION = 0x9;
-
-const F_END_STREAM = 0x1;
-const F_ACK = 0x1;
-const F_END_HEADERS = 0x4;
-const F_PADDED = 0x8;
-const F_PRIORITY = 0x20;
-
-const S_HEADER_TABLE_SIZE = 0x1;
-const S_ENABLE_PUSH = 0x2;
-const S_MAX_CONCURRENT_STREAMS = 0x3;
-const S_INITIAL_WINDOW_SIZE = 0x4;
-const S_MAX_FRAME_SIZE = 0x5;
+import {
+  DEFAULT_WINDOW,
+  F_ACK,
+  F_END_HEADERS,
+  F_END_STREAM,
+  F_PADDED,
+  F_PRIORITY,
+  FrameInput,
+  FrameOutput,
+  PREFACE,
+  S_ENABLE_PUSH,
+  S_HEADER_TABLE_SIZE,
+  S_INITIAL_WINDOW_SIZE,
+  S_MAX_CONCURRENT_STREAMS,
+  S_MAX_FRAME_SIZE,
+  T_CONTINUATION,
+  T_DATA,
+  T_GOAWAY,
+  T_HEADERS,
+  T_PING,
+  T_PUSH_PROMISE,
+  T_RST_STREAM,
+  T_SETTINGS,
+  T_WINDOW_UPDATE,
+} from '../../pkg/h2/frames.js';
+import { HpackDecoder, encodeHeaderBlock } from '../../pkg/h2/hpack.js';
 
 // Our receive windows: large, so the server never waits on us; replenished at half.
 const RECV_WINDOW = 1 << 30;
-const DEFAULT_WINDOW = 65535;
 const MAX_STREAM_ID = 0x7fffffff;
-const SLAB_SIZE = 256 * 1024;
 
 /** gRPC status code names, for error texts shaped like grpc-go's ("rpc error: code = X desc = Y"). */
 export const GRPC_CODE_NAMES = [
@@ -101,16 +100,10 @@ export class GrpcConn {
   private readonly streams = new Map<number, Stream>();
   private nextStreamId = 1;
 
-  // Output: frames are appended to a slab; a flush hands the written part to the socket and keeps
-  // filling the rest (the socket may still hold the flushed region, so it is never rewritten).
-  private slab = Buffer.allocUnsafe(SLAB_SIZE);
-  private slabStart = 0;
-  private slabEnd = 0;
-  private flushScheduled = false;
+  // Frames written in one event-loop turn leave in one socket write.
+  private readonly out: FrameOutput;
+  private readonly input = new FrameInput((t, f, sid, p) => this.handleFrame(t, f, sid, p));
   private ended = false;
-
-  // Input: bytes of an incomplete frame carried to the next chunk.
-  private carry: Buffer | null = null;
   // Header block being assembled across CONTINUATION frames.
   private hdrStream = 0;
   private hdrEndStream = false;
@@ -134,6 +127,9 @@ export class GrpcConn {
   private constructor(socket: net.Socket, authority: string) {
     this.socket = socket;
     this.authority = authority;
+    this.out = new FrameOutput((b) => {
+      if (!this.ended) socket.write(b);
+    });
   }
 
   /** Opens a connection and resolves once the server's first SETTINGS frame arrived. */
@@ -242,20 +238,20 @@ export class GrpcConn {
 
     const block = method.headerBlock;
     const dataLen = 5 + msg.length;
-    this.reserve(9 + block.length + 9 + dataLen);
-    this.frameHeader(block.length, T_HEADERS, F_END_HEADERS, id);
-    this.slabEnd += block.copy(this.slab, this.slabEnd);
+    const out = this.out;
+    out.reserve(9 + block.length + 9 + dataLen);
+    out.header(block.length, T_HEADERS, F_END_HEADERS, id);
+    out.bytes(block);
 
     if (this.blocked.length === 0 && dataLen <= this.peerMaxFrame && dataLen <= this.connSendWindow && dataLen <= s.sendWindow) {
       // Fast path: the whole request in one DATA frame.
-      this.frameHeader(dataLen, T_DATA, F_END_STREAM, id);
-      const b = this.slab;
-      let o = this.slabEnd;
+      out.header(dataLen, T_DATA, F_END_STREAM, id);
+      const b = out.buf;
+      const o = out.pos;
       b[o] = 0;
       b.writeUInt32BE(msg.length, o + 1);
-      o += 5;
-      b.set(msg, o);
-      this.slabEnd = o + msg.length;
+      out.pos = o + 5;
+      out.bytes(msg);
       this.connSendWindow -= dataLen;
       s.sendWindow -= dataLen;
     } else {
@@ -267,7 +263,6 @@ export class GrpcConn {
       this.blocked.push(s);
       this.sendBlocked();
     }
-    this.scheduleFlush();
   }
 
   /** Sends what flow control allows of the blocked streams' request bytes. */
@@ -281,9 +276,9 @@ export class GrpcConn {
         const n = Math.min(data.length - s.pendingOff, this.peerMaxFrame, this.connSendWindow, s.sendWindow);
         if (n <= 0) break;
         const last = s.pendingOff + n === data.length;
-        this.reserve(9 + n);
-        this.frameHeader(n, T_DATA, last ? F_END_STREAM : 0, s.id);
-        this.slabEnd += data.copy(this.slab, this.slabEnd, s.pendingOff, s.pendingOff + n);
+        this.out.reserve(9 + n);
+        this.out.header(n, T_DATA, last ? F_END_STREAM : 0, s.id);
+        this.out.bytes(data, s.pendingOff, s.pendingOff + n);
         s.pendingOff += n;
         this.connSendWindow -= n;
         s.sendWindow -= n;
@@ -295,7 +290,6 @@ export class GrpcConn {
       s.pending = null;
     }
     this.blocked = this.blocked.filter((s) => s.pending !== null && this.streams.has(s.id));
-    this.scheduleFlush();
   }
 
   /** Closes the connection; calls still in flight fail with Canceled. */
@@ -307,70 +301,14 @@ export class GrpcConn {
 
   // --- output ---
 
-  private reserve(n: number): void {
-    if (this.slabEnd + n <= this.slab.length) return;
-    const pending = this.slab.subarray(this.slabStart, this.slabEnd);
-    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n + pending.length));
-    pending.copy(next, 0);
-    this.slab = next;
-    this.slabStart = 0;
-    this.slabEnd = pending.length;
+  private frame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
+    this.out.frame(type, flags, streamId, payload);
   }
-
-  private frameHeader(len: number, type: number, flags: number, streamId: number): void {
-    const b = this.slab;
-    const o = this.slabEnd;
-    b[o] = len >>> 16;
-    b[o + 1] = (len >>> 8) & 0xff;
-    b[o + 2] = len & 0xff;
-    b[o + 3] = type;
-    b[o + 4] = flags;
-    b.writeUInt32BE(streamId, o + 5);
-    this.slabEnd = o + 9;
-  }
-
-  private frame(type: number, flags: number, streamId: number, payload: Buffer): void {
-    this.reserve(9 + payload.length);
-    this.frameHeader(payload.length, type, flags, streamId);
-    this.slabEnd += payload.copy(this.slab, this.slabEnd);
-    this.scheduleFlush();
-  }
-
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    process.nextTick(this.flush);
-  }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    if (this.slabEnd === this.slabStart || this.ended) return;
-    const out = this.slab.subarray(this.slabStart, this.slabEnd);
-    this.slabStart = this.slabEnd;
-    this.socket.write(out);
-  };
 
   // --- input ---
 
   private receive(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.carry) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = null;
-    }
-    let p = 0;
-    const n = buf.length;
-    while (n - p >= 9) {
-      const len = (buf[p]! << 16) | (buf[p + 1]! << 8) | buf[p + 2]!;
-      if (n - p - 9 < len) break;
-      const type = buf[p + 3]!;
-      const flags = buf[p + 4]!;
-      const sid = buf.readUInt32BE(p + 5) & 0x7fffffff;
-      this.handleFrame(type, flags, sid, buf.subarray(p + 9, p + 9 + len));
-      p += 9 + len;
-    }
-    if (p < n) this.carry = Buffer.from(buf.subarray(p)); // copy: keep no reference into a large chunk
+    this.input.push(chunk);
     if (this.connRecvUnacked >= RECV_WINDOW / 2) {
       this.windowUpdate(0, this.connRecvUnacked);
       this.connRecvUnacked = 0;
@@ -547,9 +485,7 @@ export class GrpcConn {
   }
 
   private windowUpdate(sid: number, inc: number): void {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32BE(inc, 0);
-    this.frame(T_WINDOW_UPDATE, 0, sid, b);
+    this.out.frame32(T_WINDOW_UPDATE, sid, inc);
   }
 
   private terminate(code: number, why: string): void {

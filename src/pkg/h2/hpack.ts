@@ -1,7 +1,7 @@
-// HPACK (RFC 7541) for the benchmark's lean HTTP/2 client: a full decoder (static and dynamic table,
-// Huffman) so response and trailer headers such as grpc-status can be read, and an encoder of
-// literal-never-indexed header blocks, which keeps the encoder stateless (request headers are encoded
-// once per method and reused for every call).
+// HPACK (RFC 7541) for our lean HTTP/2 endpoints (the gRPC server and the load tool's client): a
+// full decoder (static and dynamic table, Huffman), and an encoder of literal-never-indexed header
+// blocks, which keeps the encoder stateless (fixed blocks such as gRPC's response headers are
+// encoded once and reused for every call).
 
 const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
   [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'], [':path', '/index.html'],

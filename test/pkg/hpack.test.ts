@@ -1,4 +1,4 @@
-// Tests for the benchmark client's HPACK: the canonical Huffman code, the RFC 7541 Appendix C
+// Tests for HPACK (src/pkg/h2): the canonical Huffman code, the RFC 7541 Appendix C
 // examples (Huffman strings and the dynamic table across blocks) and the literal encoder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import {
   encodeHeaderBlock,
   huffmanDecode,
   huffmanEncode,
-} from '../../../src/cli/benchmark/hpack.js';
+} from '../../src/pkg/h2/hpack.js';
 
 function hex(s: string): Uint8Array {
   return Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
