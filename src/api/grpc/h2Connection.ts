@@ -56,6 +56,8 @@ const CONN_WINDOW = 16 << 20;
 const MAX_HEADER_BLOCK = 256 << 10;
 /** Decoded header lists larger than this are refused (HTTP 431), as SETTINGS announces. */
 const MAX_HEADER_LIST = 64 << 10;
+/** Bytes waiting in the socket beyond which the client is taken to have stopped reading. */
+const MAX_UNSENT = 64 << 20;
 
 function noop(): void {}
 
@@ -176,7 +178,10 @@ export class H2Connection {
     private readonly opts: H2ConnectionOptions,
   ) {
     this.out = new FrameOutput((b) => {
-      if (!socket.destroyed) socket.write(b);
+      if (socket.destroyed) return;
+      socket.write(b);
+      // Windows bound what a well-behaved client leaves unread; past this it is not reading.
+      if (socket.writableLength > MAX_UNSENT) this.destroy();
     });
     this.input = new FrameInput((t, f, sid, p) => this.frame(t, f, sid, p), DEFAULT_MAX_FRAME);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));

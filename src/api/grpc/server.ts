@@ -170,31 +170,33 @@ export class GrpcServer {
   handleConnection(socket: Duplex): void {
     const conn: H2Connection = new H2Connection(socket, {
       onStream: (s) => this.dispatch(s),
-      onClose: () => this.conns.delete(conn),
+      onClose: () => {
+        this.conns.delete(conn);
+        if (this.conns.size === 0) this.onIdle();
+      },
     });
     if (conn.closed) return;
     this.conns.add(conn);
     if (this.stopping) conn.shutdown();
   }
 
+  private onIdle: () => void = noop;
+
   /** Ends every streaming call, closes connections gracefully, drops what remains after graceMs. */
   async close(graceMs = 1000): Promise<void> {
     this.stopping = true;
     for (const c of [...this.streamCalls]) c.abort(new GrpcError(Code.UNAVAILABLE, 'grpc: the server has been stopped'));
+    if (this.conns.size === 0) return;
     const conns = [...this.conns];
-    if (conns.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      this.onIdle = resolve;
+      timer = setTimeout(() => {
         for (const c of conns) c.destroy();
       }, graceMs);
-      const check = setInterval(() => {
-        if (conns.some((c) => !c.closed)) return;
-        clearInterval(check);
-        clearTimeout(timer);
-        resolve();
-      }, 5);
       for (const c of conns) c.shutdown();
     });
+    clearTimeout(timer);
   }
 
   private dispatch(stream: H2Stream): void {
