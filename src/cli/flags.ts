@@ -24,8 +24,8 @@ function def<K extends keyof EtcdConfig>(name: string, kind: Kind, key: K, help:
   return { name, kind, help, apply: (cfg, v) => ((cfg as unknown as Record<string, unknown>)[key] = v) };
 }
 
-function sec(prefix: '' | 'peer-', field: keyof TransportSecurity, kind: Kind, help: string): FlagDef {
-  const name = `${prefix}${field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+function sec(prefix: '' | 'peer-', field: keyof TransportSecurity, kind: Kind, help: string, flag?: string): FlagDef {
+  const name = flag ?? `${prefix}${field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
   return {
     name,
     kind,
@@ -82,12 +82,34 @@ export const FLAGS: FlagDef[] = [
   sec('peer-', 'trustedCaFile', 'string', 'Path to the peer server TLS trusted CA file.'),
   sec('peer-', 'clientCertAuth', 'bool', 'Enable peer client cert authentication.'),
   sec('peer-', 'autoTls', 'bool', 'Peer TLS using generated certificates.'),
+  sec('', 'crlFile', 'string', 'Path to the client certificate revocation list file.', 'client-crl-file'),
+  sec('', 'allowedHostname', 'string', 'Allowed TLS hostname for client cert authentication.', 'client-cert-allowed-hostname'),
+  sec('peer-', 'crlFile', 'string', 'Path to the peer certificate revocation list file.', 'peer-crl-file'),
+  sec('peer-', 'allowedCn', 'string', 'Required CN for client certs connecting to the peer endpoint.', 'peer-cert-allowed-cn'),
+  sec('peer-', 'allowedHostname', 'string', 'Allowed TLS hostname for inter peer authentication.', 'peer-cert-allowed-hostname'),
+  {
+    name: 'cipher-suites',
+    kind: 'string',
+    help: 'Comma-separated list of supported TLS cipher suites between client/server and peers (Go names; empty means the defaults).',
+    // etcd splits on commas without trimming (a list in the config file arrives joined).
+    apply: (cfg, v) => (cfg.cipherSuites = v === '' ? [] : String(v).split(',')),
+  },
 ];
 
 const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
 /** Config-file keys that differ from their flag's name (etcd's JSON tags). */
 const FILE_KEYS: Record<string, string> = {
   'experimental-snapshot-catch-up-entries': 'experimental-snapshot-catchup-entries',
+};
+
+/** The keys of etcd's client-/peer-transport-security sections (its securityConfig). */
+const SECURITY_KEYS = new Set(['cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file', 'auto-tls']);
+/** Config-file keys of etcd's ClientTLSInfo / PeerTLSInfo and the TLSInfo fields read from them. */
+const TLS_INFO_KEYS: Record<string, 'client' | 'peer'> = { clienttlsinfo: 'client', peertlsinfo: 'peer' };
+const TLS_INFO_FIELDS: Record<string, 'crlFile' | 'allowedCn' | 'allowedHostname'> = {
+  crlfile: 'crlFile',
+  allowedcn: 'allowedCn',
+  allowedhostname: 'allowedHostname',
 };
 
 export type ParsedArgs =
@@ -195,8 +217,18 @@ export function loadConfigFile(path: string): EtcdConfig {
     if (key === 'client-transport-security' || key === 'peer-transport-security') {
       const prefix = key === 'client-transport-security' ? '' : 'peer-';
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        const f = BY_NAME.get(prefix + k);
+        const f = SECURITY_KEYS.has(k) ? BY_NAME.get(prefix + k) : undefined;
         if (f && v !== null) f.apply(cfg, parseValue(f, String(v)));
+      }
+      continue;
+    }
+    // etcd's embedded transport.TLSInfo structs, by Go field name (matched case-insensitively).
+    const tlsInfo = TLS_INFO_KEYS[key.toLowerCase()];
+    if (tlsInfo !== undefined && typeof raw === 'object') {
+      const s = tlsInfo === 'client' ? cfg.clientSecurity : cfg.peerSecurity;
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        const field = TLS_INFO_FIELDS[k.toLowerCase()];
+        if (field !== undefined && v !== null && v !== undefined) s[field] = String(v);
       }
       continue;
     }

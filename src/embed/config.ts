@@ -13,6 +13,12 @@ export interface TransportSecurity {
   trustedCaFile: string;
   clientCertAuth: boolean;
   autoTls: boolean;
+  /** --client-crl-file / --peer-crl-file: certificates the CRL revokes are refused. */
+  crlFile: string;
+  /** --peer-cert-allowed-cn (YAML only for clients): the CN a peer's certificate must carry. */
+  allowedCn: string;
+  /** --peer-cert-allowed-hostname / --client-cert-allowed-hostname. */
+  allowedHostname: string;
 }
 
 export interface EtcdConfig {
@@ -55,6 +61,8 @@ export interface EtcdConfig {
   authTokenTtl: number;
   clientSecurity: TransportSecurity;
   peerSecurity: TransportSecurity;
+  /** --cipher-suites: Go cipher suite names for the client and peer listeners and the peer dialer. */
+  cipherSuites: string[];
 }
 
 export const DEFAULT_NAME = 'default';
@@ -68,7 +76,16 @@ export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 export const MAX_QUOTA_BYTES = 8 * 1024 * 1024 * 1024;
 
 function emptySecurity(): TransportSecurity {
-  return { certFile: '', keyFile: '', trustedCaFile: '', clientCertAuth: false, autoTls: false };
+  return {
+    certFile: '',
+    keyFile: '',
+    trustedCaFile: '',
+    clientCertAuth: false,
+    autoTls: false,
+    crlFile: '',
+    allowedCn: '',
+    allowedHostname: '',
+  };
 }
 
 export function defaultConfig(): EtcdConfig {
@@ -109,6 +126,7 @@ export function defaultConfig(): EtcdConfig {
     authTokenTtl: 300,
     clientSecurity: emptySecurity(),
     peerSecurity: emptySecurity(),
+    cipherSuites: [],
   };
 }
 

@@ -1,11 +1,14 @@
 // A TLS front for a listener (etcd's tlsListener): a tls.Server that completes each handshake,
 // refuses client certificates whose SANs do not name the remote address (etcd's checkCertSAN),
-// and only then hands the decrypted socket to the protocol server. Refused connections are
-// reported with the reason, as etcd logs "rejected connection".
+// that are not the allowed CN or hostname, or that the CRL revokes, and only then hands the
+// decrypted socket to the protocol server. Refused connections are reported with the reason, as
+// etcd logs "rejected connection". Options from a TlsSource make each new handshake use the
+// certificate files' current contents: the files are checked before the handshake starts.
 
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { checkCertSan } from './tls.js';
+import { type TlsSource, tlsSourceOf } from './tls.js';
+import { checkCertSan, IDENTITY_REFUSED, identityAllowed, revocationReason } from './tlsCheck.js';
 
 export interface SecureListenOptions {
   /** Server TLS options (see serverTlsOptions). */
@@ -28,6 +31,10 @@ export class SecureListener {
   private readonly verify: boolean;
   /** Set once the owner stops: connections cut then are not "rejected". */
   private dropping = false;
+  /** The live certificate, CRL and allowed identity, when the options came from a TlsSource. */
+  private readonly source: TlsSource | undefined;
+  /** The source generation whose certificate the server presents. */
+  private applied: number;
 
   constructor(
     private readonly o: SecureListenOptions,
@@ -36,7 +43,16 @@ export class SecureListener {
     // Certificates are verified in onSecure rather than by Node, which drops a connection with an
     // untrusted certificate without saying so; there the refusal can be reported with its reason.
     this.verify = o.options.requestCert === true && o.options.rejectUnauthorized !== false;
-    this.server = tls.createServer({ ...o.options, rejectUnauthorized: false, noDelay: true } as tls.TlsOptions);
+    this.source = tlsSourceOf(o.options);
+    const current = this.source === undefined ? {} : this.source.keyPair();
+    this.applied = this.source?.generation ?? 0;
+    this.server = tls.createServer({
+      ...o.options,
+      ...current,
+      rejectUnauthorized: false,
+      noDelay: true,
+    } as tls.TlsOptions);
+    if (this.source !== undefined) this.checkFilesFirst(this.source);
     this.server.on('connection', (raw: Socket) => {
       const k = keyOf(raw);
       this.handshaking.set(k, raw);
@@ -55,6 +71,34 @@ export class SecureListener {
     this.server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket));
   }
 
+  /**
+   * Puts a check of the certificate files before Node's own connection handler, which starts the
+   * handshake with the server's current secure context; a changed certificate replaces it first.
+   */
+  private checkFilesFirst(source: TlsSource): void {
+    const [startHandshake] = this.server.listeners('connection') as ((raw: Socket) => void)[];
+    this.server.removeListener('connection', startHandshake);
+    this.server.on('connection', (raw: Socket) => {
+      // Until the TLS socket takes the connection over, a reset must not go unheard.
+      raw.on('error', ignore);
+      void source.refresh().then(() => {
+        raw.off('error', ignore);
+        if (raw.destroyed) return;
+        if (source.generation !== this.applied) this.applyCertificate(source);
+        startHandshake.call(this.server, raw);
+      });
+    });
+  }
+
+  private applyCertificate(source: TlsSource): void {
+    this.applied = source.generation;
+    try {
+      this.server.setSecureContext({ ...this.o.options, ...source.keyPair() });
+    } catch {
+      // the pair was checked when loaded; should it still not fit, the previous one stays
+    }
+  }
+
   /** Destroys connections that have not finished their handshake (a stopping owner calls it). */
   dropHandshaking(): void {
     this.dropping = true;
@@ -69,16 +113,37 @@ export class SecureListener {
       socket.destroy();
       return;
     }
+    // The allowed CN or hostname: etcd checks it within the handshake, so before anything else.
+    const allowed = this.source?.allowed ?? null;
+    if (this.verify && allowed !== null) {
+      if (!identityAllowed(allowed, socket.getPeerCertificate().subject, () => socket.getPeerX509Certificate()!)) {
+        this.reject(socket, IDENTITY_REFUSED);
+        socket.destroy();
+        return;
+      }
+    }
     const cert = this.verify ? socket.getPeerX509Certificate() : undefined;
     const verdict = cert === undefined ? null : checkCertSan(cert, socket.remoteAddress ?? '');
     if (verdict === null) {
-      this.handover(socket);
+      this.admit(socket);
     } else if (typeof verdict === 'string') {
       this.reject(socket, verdict);
       socket.destroy();
     } else {
-      awaitVerdict(socket, verdict, this.handover, (s, why) => this.reject(s, why));
+      awaitVerdict(socket, verdict, (s) => this.admit(s), (s, why) => this.reject(s, why));
     }
+  }
+
+  /** The last check, etcd's checkCRL, then the hand-over. */
+  private admit(socket: tls.TLSSocket): void {
+    const crl = this.source?.revocation() ?? null;
+    const why = crl === null ? null : revocationReason(crl, socket.getPeerCertificate(true));
+    if (why === null) {
+      this.handover(socket);
+      return;
+    }
+    this.reject(socket, why);
+    socket.destroy();
   }
 
   private reject(socket: Socket, reason: string): void {
@@ -87,6 +152,8 @@ export class SecureListener {
     this.o.onRejected?.(keyOf(socket), typeof name === 'string' ? name : '', reason);
   }
 }
+
+const ignore = () => {};
 
 function keyOf(s: Socket): string {
   return `${s.remoteAddress ?? ''}:${s.remotePort ?? ''}`;
@@ -147,6 +214,7 @@ function handshakeReason(err: Error): string {
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_HTTP_REQUEST') {
     return 'tls: first record does not look like a TLS handshake';
   }
+  if (code === 'ERR_SSL_NO_SHARED_CIPHER') return 'tls: no cipher suite supported by both client and server';
   if (/alert bad certificate/i.test(err.message)) return 'remote error: tls: bad certificate';
   if (code === 'ECONNRESET') return 'EOF';
   return err.message;
