@@ -1,5 +1,6 @@
-// The client-facing server on one client URL: gRPC (KV, Watch, Lease, Maintenance, Cluster) over
-// HTTP/2 and /health, /version, /metrics and the JSON gateway over HTTP/1.1, on the same port.
+// The client-facing server on one client URL: gRPC (KV, Watch, Lease, Maintenance, Cluster, Auth,
+// Lock, Election, grpc.health.v1.Health) over HTTP/2 and /health, /version, /metrics and the JSON
+// gateway over HTTP/1.1, on the same port.
 //
 //   const api = new ApiServer(etcdServer, { host: '127.0.0.1', port: 2379 });
 //   await api.start();   // api.port is the bound port
@@ -10,6 +11,7 @@
 // the gRPC server and the gateway by method name.
 
 import http from 'node:http';
+import type { KeepaliveOptions } from './grpc/h2Connection.js';
 import { GrpcServer, type GrpcServerMetrics } from './grpc/server.js';
 import { fromHttp1, fromHttp2, type HttpExchange } from './http/exchange.js';
 import type { MetricsSource } from './http/endpoints.js';
@@ -17,14 +19,16 @@ import { Gateway } from './http/gateway.js';
 import { HttpRouter } from './http/router.js';
 import { registerConcurrencyServices } from './concurrency/register.js';
 import { ClientListener } from './listener.js';
-import { codecOf, serviceMethods } from './proto/schema.js';
+import type { MessageCodec } from './proto/codec.js';
+import { codecOf, serviceMethods, type MethodInfo } from './proto/schema.js';
 import type { EtcdServerApi } from './types.js';
 import type { SecureListenOptions } from '../pkg/tlsListener.js';
 import { authHandlers } from './v3rpc/auth.js';
 import { clusterHandlers } from './v3rpc/cluster.js';
 import type { StreamHandlers, UnaryHandlers } from './v3rpc/handlers.js';
 import { kvHandlers } from './v3rpc/kv.js';
-import { guardStreamForLearner, guardUnaryForLearner } from './v3rpc/learner.js';
+import { HEALTH_SERVICE, HealthService, healthProto } from './v3rpc/health.js';
+import { interceptStream, interceptUnary, LeaderMonitor } from './v3rpc/interceptors.js';
 import { leaseHandlers, leaseStreamHandlers } from './v3rpc/lease.js';
 import { maintenanceHandlers, maintenanceStreamHandlers } from './v3rpc/maintenance.js';
 import { watchStreamHandlers } from './v3rpc/watch.js';
@@ -50,6 +54,8 @@ export interface ApiServerOptions {
   stopGraceMs?: number;
   /** Serve TLS (an https client URL). */
   tls?: SecureListenOptions;
+  /** gRPC keepalive (etcd's --grpc-keepalive-interval/-timeout/-min-time). */
+  keepalive?: KeepaliveOptions;
 }
 
 export class ApiServer {
@@ -58,7 +64,11 @@ export class ApiServer {
   private readonly router: HttpRouter;
   private readonly h1: http.Server;
   private readonly listener: ClientListener;
-  private readonly opts: Required<Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls'>> & { metrics?: MetricsSource };
+  private readonly opts: Required<Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive'>> & { metrics?: MetricsSource };
+  /** Cancels require-leader streams once the member has lost its leader (undefined: no leader info). */
+  private readonly leaderMonitor: LeaderMonitor | undefined;
+  /** The gRPC health service's statuses ("" SERVING, as etcd sets it). */
+  readonly health = new HealthService();
   private boundPort = 0;
 
   constructor(
@@ -79,11 +89,13 @@ export class ApiServer {
       maxReceiveBytes: maxReceive,
       fallback: (stream) => this.serveHttp(fromHttp2(stream)),
       metrics: opts.grpcMetrics,
+      keepalive: opts.keepalive,
     });
     this.gateway = new Gateway(maxReceive);
     this.router = new HttpRouter(server, this.gateway, this.opts.metrics);
     this.h1 = http.createServer((req, res) => this.serveHttp(fromHttp1(req, res)));
     this.listener = new ClientListener((socket) => this.grpc.handleConnection(socket), this.h1, opts.tls);
+    this.leaderMonitor = LeaderMonitor.for(server);
     this.registerServices();
   }
 
@@ -94,9 +106,11 @@ export class ApiServer {
 
   async start(): Promise<void> {
     this.boundPort = await this.listener.start(this.opts.host, this.opts.port);
+    this.leaderMonitor?.start();
   }
 
   async stop(): Promise<void> {
+    this.leaderMonitor?.stop();
     // The listener's close completes only once every connection is gone, HTTP/2 ones included.
     const closed = this.listener.stop();
     this.h1.closeAllConnections();
@@ -123,25 +137,40 @@ export class ApiServer {
       'etcdserverpb.Maintenance': maintenanceStreamHandlers(s),
     };
     for (const service of new Set([...Object.keys(unary), ...Object.keys(streams)])) {
-      for (const m of serviceMethods(service)) {
-        const req = codecOf<unknown>(m.requestType);
-        const res = codecOf<unknown>(m.responseType);
-        // A learner serves only Status and serializable reads (v3rpc/learner.ts).
-        const uh = unary[service]?.[m.name];
-        const u = uh && guardUnaryForLearner(s, m.name, uh);
-        const sh = streams[service]?.[m.name];
-        const st = sh && guardStreamForLearner(s, sh);
-        if (u !== undefined && !m.requestStream && !m.responseStream) {
-          this.grpc.addUnary(m.path, req, res, u);
-          if (m.httpPost !== undefined) this.gateway.addUnary(m.httpPost, req, res, u);
-        } else if (st !== undefined && (m.requestStream || m.responseStream)) {
-          const type = !m.requestStream ? 'server_stream' : m.responseStream ? 'bidi_stream' : 'client_stream';
-          this.grpc.addStream(m.path, req, res, st, type);
-          if (m.httpPost !== undefined) this.gateway.addStream(m.httpPost, req, res, st);
-        }
+      this.registerService(serviceMethods(service), codecOf, unary[service], streams[service]);
+    }
+    // etcd registers grpc-go's health server on the same server, behind the same interceptors.
+    const hp = healthProto();
+    this.registerService(hp.serviceMethods(HEALTH_SERVICE), hp.codecOf, this.health.unaryHandlers(), this.health.streamHandlers());
+    // Lock and Election sit behind the same interceptors as etcd's services.
+    registerConcurrencyServices(this.grpc, this.gateway, s, (h, unary) => interceptStream(s, unary ? undefined : this.leaderMonitor, h));
+  }
+
+  /** Adds a service's handlers to gRPC (and the gateway where the proto routes them), behind the
+   *  learner and require-leader checks (v3rpc/interceptors.ts). */
+  private registerService(
+    methods: MethodInfo[],
+    codec: (typeName: string) => MessageCodec<unknown>,
+    unary: UnaryHandlers | undefined,
+    streams: StreamHandlers | undefined,
+  ): void {
+    const s = this.server;
+    for (const m of methods) {
+      const req = codec(m.requestType);
+      const res = codec(m.responseType);
+      const uh = unary?.[m.name];
+      const u = uh && interceptUnary(s, m.name, uh);
+      const sh = streams?.[m.name];
+      const st = sh && interceptStream(s, this.leaderMonitor, sh);
+      if (u !== undefined && !m.requestStream && !m.responseStream) {
+        this.grpc.addUnary(m.path, req, res, u);
+        if (m.httpPost !== undefined) this.gateway.addUnary(m.httpPost, req, res, u);
+      } else if (st !== undefined && (m.requestStream || m.responseStream)) {
+        const type = !m.requestStream ? 'server_stream' : m.responseStream ? 'bidi_stream' : 'client_stream';
+        this.grpc.addStream(m.path, req, res, st, type);
+        if (m.httpPost !== undefined) this.gateway.addStream(m.httpPost, req, res, st);
       }
     }
-    registerConcurrencyServices(this.grpc, this.gateway, s);
   }
 
   private serveHttp(x: HttpExchange): void {

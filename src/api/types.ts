@@ -47,9 +47,14 @@ export type {
   HashResponse, DowngradeRequest, DowngradeResponse,
 };
 
-/** Per-call information: the auth token from the `token` metadata header. */
+/**
+ * Per-call credentials: the auth token from the `token` metadata header, and the common name of the
+ * client certificate verified on the call's TLS connection (used as the user when no token is
+ * given, as etcd's AuthInfoFromTLS; only gRPC calls carry it, not the gateway's).
+ */
 export interface RequestContext {
   readonly token: string | undefined;
+  readonly certCN?: string | undefined;
 }
 
 export const FilterType = { NOPUT: 0, NODELETE: 1 } as const;
@@ -221,6 +226,13 @@ export interface EtcdServerApi {
   downgrade?(r: DowngradeRequest, ctx: RequestContext): Promise<DowngradeResponse>;
   /** Optional: Cluster.MemberList (Unimplemented when absent). */
   memberList?(linearizable: boolean, ctx: RequestContext): Promise<MemberListResponse>;
+
+  /** Optional: the leader's member ID as this member knows it, 0n for none (require-leader checks). */
+  readonly leader?: bigint;
+  /** Optional: the election timeout in ms (etcd: TickMs × ElectionTicks); paces the no-leader monitor. */
+  readonly electionTimeoutMs?: number;
+  /** Optional: true while this member is a learner (it serves Status and serializable reads only). */
+  isLearner?(): boolean;
 
   /** The current header: cluster and member IDs, current revision, raft term. */
   header(): ResponseHeader;

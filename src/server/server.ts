@@ -256,6 +256,11 @@ export class EtcdServer implements LeaseLocal {
     return this.lead === this.id && this.lead !== None;
   }
 
+  /** The election timeout raft runs with (etcd: TickMs × ElectionTicks). */
+  get electionTimeoutMs(): number {
+    return electionTicks(this.cfg) * this.cfg.heartbeatMs;
+  }
+
   /** Attaches the peer transport (created by embed with this server as its RaftHandler). */
   setTransport(t: Transport): void {
     this.transport = t;

@@ -3,13 +3,11 @@
 // etcdserverpb. Nested etcdserverpb and mvccpb messages use schema's codecs, so headers and
 // key-values encode exactly as everywhere else.
 
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { MessageCodec } from '../proto/codec.js';
-import { codecOf as etcdCodecOf, methodsOf, type MethodInfo } from '../proto/schema.js';
+import { codecOf as etcdCodecOf, localProtoPath, methodsOf, type MethodInfo } from '../proto/schema.js';
 
 const FILES = ['v3lock.proto', 'v3election.proto'];
 const OWN_PACKAGES = /^(v3lockpb|v3electionpb)\./;
@@ -17,22 +15,12 @@ const OWN_PACKAGES = /^(v3lockpb|v3electionpb)\./;
 let root: protobuf.Root | undefined;
 const codecs = new Map<string, MessageCodec<unknown>>();
 
-/** proto/ at the repository root, found from this module's location (src/ or dist/src/). */
-function protoDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'proto');
-    if (fs.existsSync(path.join(candidate, FILES[0]))) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`proto/${FILES[0]} not found above ${fileURLToPath(import.meta.url)}`);
-}
 
 function concurrencyRoot(): protobuf.Root {
   if (root !== undefined) return root;
   const require = createRequire(import.meta.url);
   const etcdDir = path.join(path.dirname(require.resolve('etcd3/package.json')), 'proto');
-  const own = protoDir();
+  const own = path.dirname(localProtoPath(FILES[0]));
   const r = new protobuf.Root();
   // Our files import etcd's by bare name; etcd's own relative imports resolve as usual.
   r.resolvePath = (origin, target) =>

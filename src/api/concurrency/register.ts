@@ -44,7 +44,13 @@ function unaryAsStream(h: RecipeHandlers[string]): StreamHandler<unknown, unknow
   };
 }
 
-export function registerConcurrencyServices(grpc: GrpcServer, gateway: Gateway, s: EtcdServerApi): void {
+/**
+ * `intercept` puts a gRPC handler behind the server's interceptors (learner, require-leader);
+ * `unary` says the method is unary in etcd, where a lost leader does not cancel it.
+ */
+export type Intercept = (h: StreamHandler<unknown, unknown>, unary: boolean) => StreamHandler<unknown, unknown>;
+
+export function registerConcurrencyServices(grpc: GrpcServer, gateway: Gateway, s: EtcdServerApi, intercept: Intercept = (h) => h): void {
   const unary: Record<string, RecipeHandlers> = {
     'v3lockpb.Lock': lockHandlers(s),
     'v3electionpb.Election': electionHandlers(s),
@@ -60,10 +66,10 @@ export function registerConcurrencyServices(grpc: GrpcServer, gateway: Gateway, 
       const st = streams[service]?.[m.name];
       if (u !== undefined && !m.responseStream) {
         // Labelled unary in the metrics, as etcd counts them, though driven as a stream here.
-        grpc.addStream(m.path, req, res, unaryAsStream(u), 'unary' as 'server_stream');
+        grpc.addStream(m.path, req, res, intercept(unaryAsStream(u), true), 'unary' as 'server_stream');
         if (m.httpPost !== undefined) gateway.addCancellable(m.httpPost, req, res, (r, c) => u(r, c).catch((e: unknown) => Promise.reject(asUnknown(e))));
       } else if (st !== undefined) {
-        grpc.addStream(m.path, req, res, st, 'server_stream');
+        grpc.addStream(m.path, req, res, intercept(st, false), 'server_stream');
         if (m.httpPost !== undefined) gateway.addStream(m.httpPost, req, res, st);
       }
     }

@@ -1,8 +1,11 @@
 // Loads etcd's v3 API protos (rpc.proto, kv.proto, auth.proto as shipped by the etcd3 package)
-// with protobufjs, once, and hands out message codecs and service descriptions by name.
+// with protobufjs, once, and hands out message codecs and service descriptions by name; likewise
+// for self-contained protos of tsetcd's own in proto/ (e.g. health.proto).
 
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { MessageCodec } from './codec.js';
 
@@ -65,4 +68,44 @@ export function methodsOf(svc: protobuf.Service): MethodInfo[] {
       httpPost: typeof post === 'string' ? post : undefined,
     };
   });
+}
+
+/** Codecs and methods of one self-contained proto file. */
+export interface LocalProto {
+  codecOf<T>(typeName: string): MessageCodec<T>;
+  serviceMethods(serviceName: string): MethodInfo[];
+}
+
+const localProtos = new Map<string, LocalProto>();
+
+/** proto/<file> at the repository root, found from this module's location (src/ or dist/src/). */
+export function localProtoPath(file: string): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'proto', file);
+    if (fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`proto/${file} not found above ${fileURLToPath(import.meta.url)}`);
+}
+
+/** A proto of ours without imports (proto/<file>), parsed once on first use (start-up only). */
+export function localProto(file: string): LocalProto {
+  let p = localProtos.get(file);
+  if (p !== undefined) return p;
+  const r = new protobuf.Root();
+  r.loadSync(localProtoPath(file), { keepCase: false });
+  r.resolveAll();
+  const own = new Map<string, MessageCodec<unknown>>();
+  const codec = <T>(typeName: string): MessageCodec<T> => {
+    let c = own.get(typeName);
+    if (c === undefined) {
+      c = new MessageCodec<unknown>(r.lookupType(typeName), codec);
+      own.set(typeName, c);
+    }
+    return c as MessageCodec<T>;
+  };
+  p = { codecOf: codec, serviceMethods: (name) => methodsOf(r.lookupService(name)) };
+  localProtos.set(file, p);
+  return p;
 }
