@@ -24,6 +24,8 @@ import type { WatchResponse } from '../storage/mvcc/watcher.js';
 /** Per-call credentials (the API layer's RequestContext). */
 export interface AuthContext {
   readonly token: string | undefined;
+  /** The verified client certificate's common name (gRPC over TLS with client-cert-auth). */
+  readonly certCN?: string | undefined;
 }
 
 /** Requests the server makes itself (revoking expired leases) act as root, as etcd's WithRoot. */
@@ -57,10 +59,15 @@ export class AuthGate {
     private readonly lg: ServerLogger,
   ) {}
 
-  /** The caller's identity: null without a token or with auth disabled; rejects on a bad token. */
+  /**
+   * The caller's identity: from the token, else from the client certificate's common name (etcd's
+   * AuthInfoFromTLS); null without either or with auth disabled; rejects on a bad token.
+   */
   authInfo(ctx: AuthContext | undefined): Promise<AuthInfo | null> | null {
-    if (ctx === undefined || ctx.token === undefined || !this.store.isAuthEnabled()) return null;
-    return this.store.authInfoFromToken(ctx.token);
+    if (ctx === undefined || !this.store.isAuthEnabled()) return null;
+    if (ctx.token !== undefined) return this.store.authInfoFromToken(ctx.token);
+    if (ctx.certCN !== undefined) return Promise.resolve(this.store.authInfoFromCommonName(ctx.certCN));
+    return null;
   }
 
   /**

@@ -1,14 +1,14 @@
 // Our server-side HTTP/2 connection against node's HTTP/2 client (nghttp2): bodies larger than
 // every window in both directions, padding, CONTINUATION both ways, many concurrent streams, PING,
-// resets both ways, a slow reader (queued output and drain), graceful shutdown with GOAWAY, and a
-// bad preface.
+// resets both ways, a slow reader (queued output and drain), graceful shutdown with GOAWAY, a bad
+// preface, and keepalive: a silent client is pinged and dropped, a ping flood is told to calm down.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { H2Connection, type H2Stream, headerBlock } from '../../src/api/grpc/h2Connection.js';
+import { H2Connection, type H2Stream, type KeepaliveOptions, headerBlock } from '../../src/api/grpc/h2Connection.js';
 
 type Handler = (s: H2Stream) => void;
 
@@ -16,10 +16,11 @@ let server: net.Server;
 let port: number;
 const conns = new Set<H2Connection>();
 let handler: Handler = () => {};
+let keepalive: KeepaliveOptions | undefined;
 
 before(async () => {
   server = net.createServer((sock) => {
-    const c: H2Connection = new H2Connection(sock, { onStream: (s) => handler(s), onClose: () => conns.delete(c) });
+    const c: H2Connection = new H2Connection(sock, { onStream: (s) => handler(s), onClose: () => conns.delete(c), keepalive });
     conns.add(c);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -247,4 +248,78 @@ test('a bad preface gets GOAWAY(PROTOCOL_ERROR) and the connection closes', asyn
     p += 9 + len;
   }
   assert.equal(goawayCode, 1);
+});
+
+/** Frames (type, flags, payload) in a byte string. */
+function framesOf(all: Buffer): { type: number; flags: number; payload: Buffer }[] {
+  const out: { type: number; flags: number; payload: Buffer }[] = [];
+  for (let p = 0; p + 9 <= all.length; ) {
+    const len = all.readUIntBE(p, 3);
+    out.push({ type: all[p + 3]!, flags: all[p + 4]!, payload: all.subarray(p + 9, p + 9 + len) });
+    p += 9 + len;
+  }
+  return out;
+}
+
+test('keepalive: a client that stays silent is pinged, then dropped; one that answers stays', { timeout: 10_000 }, async () => {
+  keepalive = { intervalMs: 100, timeoutMs: 100, minPingIntervalMs: 5000 };
+  try {
+    // Silent: a raw socket that sends the preface and SETTINGS, then nothing.
+    const sock = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    sock.on('data', (d) => got.push(d));
+    sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+    const t0 = Date.now();
+    await new Promise<void>((r) => sock.once('close', () => r()));
+    const waited = Date.now() - t0;
+    const pings = framesOf(Buffer.concat(got)).filter((f) => f.type === 6 && (f.flags & 1) === 0);
+    assert.equal(pings.length, 1, 'one keepalive PING before closing');
+    assert.ok(waited >= 150 && waited < 2000, `closed after ${waited} ms`);
+
+    // Answering: node's client acknowledges PINGs, so the connection outlives many intervals.
+    const c = connect();
+    try {
+      await new Promise<void>((r) => c.once('connect', () => r()));
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(!c.closed && !c.destroyed, 'a live client was dropped');
+      handler = echo;
+      const r = await request(c, Buffer.from('still here'));
+      assert.equal(r.body.toString(), 'still here');
+    } finally {
+      c.close();
+    }
+  } finally {
+    keepalive = undefined;
+  }
+});
+
+test('a client pinging more often than the policy allows gets GOAWAY(ENHANCE_YOUR_CALM, too_many_pings)', { timeout: 10_000 }, async () => {
+  const c = connect();
+  try {
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    const goaway = new Promise<[number, string]>((r) => c.once('goaway', (code, _last, data) => r([code, data?.toString() ?? ''])));
+    // No streams open: more than one ping per two hours is a strike; the third strike ends it.
+    for (let i = 0; i < 4; i++) c.ping(() => {});
+    const [code, debug] = await goaway;
+    assert.equal(code, 0xb);
+    assert.equal(debug, 'too_many_pings');
+  } finally {
+    c.destroy();
+  }
+});
+
+test('pings that follow our responses are never strikes (grpc-go BDP pings)', async () => {
+  handler = echo;
+  const c = connect();
+  let goaway = false;
+  c.on('goaway', () => (goaway = true));
+  try {
+    for (let i = 0; i < 6; i++) {
+      await request(c, Buffer.from(`r${i}`));
+      await new Promise<void>((resolve, reject) => c.ping((err) => (err ? reject(err) : resolve())));
+    }
+    assert.equal(goaway, false);
+  } finally {
+    c.close();
+  }
 });

@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_FRAME,
   DEFAULT_WINDOW,
   E_COMPRESSION_ERROR,
+  E_ENHANCE_YOUR_CALM,
   E_FLOW_CONTROL_ERROR,
   E_FRAME_SIZE_ERROR,
   E_INTERNAL_ERROR,
@@ -58,6 +59,7 @@ const MAX_HEADER_BLOCK = 256 << 10;
 const MAX_HEADER_LIST = 64 << 10;
 /** Bytes waiting in the socket beyond which the client is taken to have stopped reading. */
 const MAX_UNSENT = 64 << 20;
+const KEEPALIVE_PING = Buffer.from('tsetcdka', 'latin1');
 
 function noop(): void {}
 
@@ -131,11 +133,37 @@ export class H2Stream {
   }
 }
 
+/** gRPC's keepalive settings on the server side (etcd's --grpc-keepalive-* flags). */
+export interface KeepaliveOptions {
+  /** Quiet time after which we PING the client (--grpc-keepalive-interval, default 2 h). */
+  intervalMs: number;
+  /** Time to wait for any sign of life after that PING before closing (--grpc-keepalive-timeout, 20 s). */
+  timeoutMs: number;
+  /**
+   * Shortest interval between client PINGs while streams are open (--grpc-keepalive-min-time, 5 s);
+   * without streams, one per two hours. A client that exceeds it more than twice gets
+   * GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"), as grpc-go's enforcement policy does.
+   */
+  minPingIntervalMs: number;
+}
+
+export const DEFAULT_KEEPALIVE: KeepaliveOptions = Object.freeze({
+  intervalMs: 2 * 3600_000,
+  timeoutMs: 20_000,
+  minPingIntervalMs: 5_000,
+});
+
+/** grpc-go's ping limit on a connection without streams (its defaultPingTimeout). */
+const IDLE_PING_INTERVAL_MS = 2 * 3600_000;
+/** Pings beyond the policy tolerated before the connection is closed (grpc-go's maxPingStrikes). */
+const MAX_PING_STRIKES = 2;
+
 export interface H2ConnectionOptions {
   /** A new stream (its headers are complete); set its callbacks before returning. */
   onStream: (stream: H2Stream) => void;
   /** The connection is gone (socket closed). */
   onClose?: () => void;
+  keepalive?: KeepaliveOptions;
 }
 
 export class H2Connection {
@@ -162,6 +190,17 @@ export class H2Connection {
   private hdrEndStream = false;
   private hdrParts: Buffer[] = [];
   private hdrSize = 0;
+
+  // Keepalive: whether anything was read since the last check, and a PING of ours in flight.
+  private readonly keepalive: KeepaliveOptions;
+  private kaTimer: NodeJS.Timeout | null = null;
+  private activity = false;
+  private pingOutstanding = false;
+  // Ping policy: the client's last PING and how often it broke the policy.
+  private lastPingAt = -Infinity;
+  private pingStrikes = 0;
+  /** Set when we send HEADERS or DATA: the client's next PING is not counted (as grpc-go). */
+  private resetPingStrikes = false;
 
   // The header list being decoded.
   private curHeaders: H2Headers = {};
@@ -195,7 +234,49 @@ export class H2Connection {
     settings.writeUInt32BE(MAX_HEADER_LIST, 8);
     this.out.frame(T_SETTINGS, 0, 0, settings);
     this.out.frame32(T_WINDOW_UPDATE, 0, CONN_WINDOW - DEFAULT_WINDOW);
+    this.keepalive = opts.keepalive ?? DEFAULT_KEEPALIVE;
+    this.armKeepalive(this.keepalive.intervalMs);
     if (socket.isPaused()) socket.resume();
+  }
+
+  private armKeepalive(ms: number): void {
+    this.kaTimer = setTimeout(this.keepaliveCheck, ms);
+    this.kaTimer.unref();
+  }
+
+  /** Runs every keepalive interval: a quiet client gets a PING, and one still quiet after it is dropped. */
+  private readonly keepaliveCheck = (): void => {
+    this.kaTimer = null;
+    if (this.dead) return;
+    if (this.activity) {
+      this.activity = false;
+      this.pingOutstanding = false;
+      this.armKeepalive(this.keepalive.intervalMs);
+      return;
+    }
+    if (this.pingOutstanding) {
+      this.destroy();
+      return;
+    }
+    this.pingOutstanding = true;
+    this.out.frame(T_PING, 0, 0, KEEPALIVE_PING);
+    this.armKeepalive(this.keepalive.timeoutMs);
+  };
+
+  /** A client PING: answered, and checked against the ping policy. */
+  private ping(payload: Buffer): void {
+    this.out.frame(T_PING, F_ACK, 0, payload);
+    const now = performance.now();
+    const last = this.lastPingAt;
+    this.lastPingAt = now;
+    if (this.resetPingStrikes) {
+      this.resetPingStrikes = false;
+      this.pingStrikes = 0;
+      return;
+    }
+    const limit = this.streams.size === 0 ? IDLE_PING_INTERVAL_MS : this.keepalive.minPingIntervalMs;
+    if (now - last < limit) this.pingStrikes++;
+    if (this.pingStrikes > MAX_PING_STRIKES) this.fatal(E_ENHANCE_YOUR_CALM, 'too_many_pings');
   }
 
   /** Open streams. */
@@ -229,6 +310,7 @@ export class H2Connection {
 
   private receive(chunk: Buffer): void {
     if (this.dead) return;
+    this.activity = true;
     try {
       if (this.prefaceLeft > 0) {
         const n = Math.min(this.prefaceLeft, chunk.length);
@@ -283,7 +365,7 @@ export class H2Connection {
         return this.settings(flags, sid, payload);
       case T_PING: {
         if (sid !== 0 || payload.length !== 8) throw new H2ProtocolError(E_PROTOCOL_ERROR, 'bad PING');
-        if (!(flags & F_ACK)) this.out.frame(T_PING, F_ACK, 0, payload);
+        if (!(flags & F_ACK)) this.ping(payload);
         return;
       }
       case T_GOAWAY:
@@ -428,6 +510,7 @@ export class H2Connection {
 
   /** @internal */
   writeHeaders(s: H2Stream, block: Buffer, endStream: boolean): void {
+    this.resetPingStrikes = true;
     const max = this.peerMaxFrame;
     const out = this.out;
     let flags = endStream ? F_END_STREAM : 0;
@@ -455,6 +538,7 @@ export class H2Connection {
 
   /** @internal */
   writeData(s: H2Stream, data: Uint8Array): void {
+    this.resetPingStrikes = true;
     if (s.queue.length === 0) {
       const n = data.length;
       if (n <= s.sendWindow && n <= this.connSendWindow && n <= this.peerMaxFrame) {
@@ -605,6 +689,7 @@ export class H2Connection {
   private gone(): void {
     if (this.dead) return;
     this.dead = true;
+    if (this.kaTimer !== null) clearTimeout(this.kaTimer);
     this.out.close();
     const open = [...this.streams.values()];
     for (const s of open) this.close(s, E_INTERNAL_ERROR);

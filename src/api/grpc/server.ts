@@ -7,13 +7,14 @@
 // Response frames written in one tick, for every call of a connection, leave in one socket write.
 
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { E_INTERNAL_ERROR } from '../../pkg/h2/frames.js';
 import type { GrpcMethodMetrics, GrpcType } from '../../server/metrics.js';
 import { Code, GrpcError, toGrpcError } from '../errors.js';
 import type { MessageCodec } from '../proto/codec.js';
 import type { RequestContext } from '../types.js';
 import { Deframer } from './deframer.js';
-import { H2Connection, type H2Stream, headerBlock } from './h2Connection.js';
+import { H2Connection, type H2Stream, type KeepaliveOptions, headerBlock } from './h2Connection.js';
 
 /** Call metadata as handlers see it (gRPC over HTTP/2, or the gateway's HTTP/1.1 headers). */
 export type CallHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -83,6 +84,8 @@ export interface GrpcServerOptions {
   /** Non-gRPC HTTP/2 requests. */
   fallback?: (stream: H2Stream) => void;
   metrics?: GrpcServerMetrics;
+  /** Keepalive pings and the client ping policy (etcd's defaults when absent). */
+  keepalive?: KeepaliveOptions;
 }
 
 const GRPC_CONTENT_TYPE = 'application/grpc';
@@ -114,10 +117,21 @@ function statusFields(err: GrpcError): [string, string][] {
   ];
 }
 
-/** The auth token: `token` metadata, or `authorization` as etcd also accepts (gateway clients). */
-export function contextOf(headers: CallHeaders): RequestContext {
+/**
+ * The auth token: `token` metadata, or `authorization` as etcd also accepts (gateway clients); and
+ * the connection's verified client-certificate common name, if any.
+ */
+export function contextOf(headers: CallHeaders, certCN?: string): RequestContext {
   const t = headers['token'] ?? headers['authorization'];
-  return { token: typeof t === 'string' ? t : undefined };
+  return { token: typeof t === 'string' ? t : undefined, certCN };
+}
+
+/** The common name of a TLS socket's verified client certificate (undefined for plain sockets). */
+function verifiedCommonName(socket: Duplex): string | undefined {
+  const tls = socket as TLSSocket;
+  if (tls.encrypted !== true || !tls.authorized) return undefined;
+  const cn = tls.getPeerCertificate()?.subject?.CN as string | string[] | undefined;
+  return Array.isArray(cn) ? cn[0] : cn;
 }
 
 function noop(): void {}
@@ -168,8 +182,10 @@ export class GrpcServer {
 
   /** Serves HTTP/2 on a connected socket (its first bytes are the client's connection preface). */
   handleConnection(socket: Duplex): void {
+    const certCN = verifiedCommonName(socket);
     const conn: H2Connection = new H2Connection(socket, {
-      onStream: (s) => this.dispatch(s),
+      onStream: (s) => this.dispatch(s, certCN),
+      keepalive: this.opts.keepalive,
       onClose: () => {
         this.conns.delete(conn);
         if (this.conns.size === 0) this.onIdle();
@@ -199,7 +215,7 @@ export class GrpcServer {
     clearTimeout(timer);
   }
 
-  private dispatch(stream: H2Stream): void {
+  private dispatch(stream: H2Stream, certCN: string | undefined): void {
     const headers = stream.headers;
     const ct = headers['content-type'];
     if (ct === undefined || !ct.startsWith(GRPC_CONTENT_TYPE)) {
@@ -219,17 +235,17 @@ export class GrpcServer {
       return;
     }
     if (m.kind === 'unary') {
-      const run = new UnaryRun(stream, m, this.opts);
+      const run = new UnaryRun(stream, m, this.opts, certCN);
       stream.onData = run.onData;
       stream.onEnd = run.onEnd;
-    } else this.runStream(stream, m);
+    } else this.runStream(stream, m, certCN);
   }
 
-  private runStream(stream: H2Stream, m: Method): void {
+  private runStream(stream: H2Stream, m: Method, certCN: string | undefined): void {
     const metrics = this.opts.metrics;
     const mm = m.mm;
     const headers = stream.headers;
-    const call = new ServerStreamCall(stream, m.res, () => this.streamCalls.delete(call), mm, metrics?.bytes);
+    const call = new ServerStreamCall(stream, certCN, m.res, () => this.streamCalls.delete(call), mm, metrics?.bytes);
     this.streamCalls.add(call);
     if (mm !== undefined) {
       mm.started();
@@ -291,9 +307,10 @@ class UnaryRun implements UnaryCall {
     private readonly stream: H2Stream,
     private readonly m: Method,
     private readonly opts: GrpcServerOptions,
+    certCN: string | undefined,
   ) {
     this.headers = stream.headers;
-    this.ctx = contextOf(stream.headers);
+    this.ctx = contextOf(stream.headers, certCN);
   }
 
   private data(chunk: Buffer): void {
@@ -401,13 +418,14 @@ class ServerStreamCall implements StreamCall<unknown, unknown> {
 
   constructor(
     private readonly stream: H2Stream,
+    certCN: string | undefined,
     private readonly codec: MessageCodec<unknown>,
     private readonly release: () => void,
     private readonly mm?: GrpcMethodMetrics,
     private readonly bytes?: { sent: number },
   ) {
     this.headers = stream.headers;
-    this.ctx = contextOf(stream.headers);
+    this.ctx = contextOf(stream.headers, certCN);
     this.t0 = mm !== undefined ? performance.now() : 0;
     stream.onDrain = () => this.wakeDrainWaiters();
     stream.onClose = () => {

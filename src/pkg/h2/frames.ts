@@ -39,6 +39,7 @@ export const E_FRAME_SIZE_ERROR = 0x6;
 export const E_REFUSED_STREAM = 0x7;
 export const E_CANCEL = 0x8;
 export const E_COMPRESSION_ERROR = 0x9;
+export const E_ENHANCE_YOUR_CALM = 0xb;
 
 export const DEFAULT_WINDOW = 65535;
 export const DEFAULT_MAX_FRAME = 16384;

@@ -68,9 +68,13 @@ export class KeyIndex {
     if (g.mains.length === 0) {
       g.createdMain = main;
       g.createdSub = sub;
+      // Literals of one element: most keys are written once, and a first push() would reserve 17.
+      g.mains = [main];
+      g.subs = [sub];
+    } else {
+      g.mains.push(main);
+      g.subs.push(sub);
     }
-    g.mains.push(main);
-    g.subs.push(sub);
     g.ver++;
     this.modMain = main;
     this.modSub = sub;

@@ -118,8 +118,10 @@ export class TxnWrite extends TxnRead implements TxnWriteLike {
   /** Puts a key; returns the revision of the write. */
   put(key: Uint8Array, value: Uint8Array, lease: bigint = NO_LEASE): number {
     const s = this.s;
-    const k = toBuffer(key);
-    const skey = keyString(k);
+    const skey = keyString(key);
+    // The index and the lessor keep the key: the stored copy, never a view into the request's
+    // buffer (which would keep the whole proposal, value included, alive with it).
+    const k = s.index.keyIndex(skey)?.key ?? Buffer.from(key);
     const rev = this.beginRev + 1;
     s.opCounts.put++;
     s.opCounts.putBytes += k.length + value.length;
