@@ -53,6 +53,10 @@ export interface EtcdConfig {
   experimentalInitialCorruptCheck: boolean;
   /** Go duration between the leader's corruption checks; "0s" = off. */
   experimentalCorruptCheckTime: string;
+  /** gRPC keepalive, Go durations (see keepaliveOf). */
+  grpcKeepaliveMinTime: string;
+  grpcKeepaliveInterval: string;
+  grpcKeepaliveTimeout: string;
   backendBatchIntervalMs: number;
   backendBatchLimit: number;
   authToken: string;
@@ -119,6 +123,9 @@ export function defaultConfig(): EtcdConfig {
     forceNewCluster: false,
     experimentalInitialCorruptCheck: false,
     experimentalCorruptCheckTime: '0s',
+    grpcKeepaliveMinTime: '5s',
+    grpcKeepaliveInterval: '2h',
+    grpcKeepaliveTimeout: '20s',
     backendBatchIntervalMs: 100,
     backendBatchLimit: 10000,
     authToken: 'simple',
@@ -222,6 +229,7 @@ export function validateConfig(cfg: EtcdConfig): void {
   }
   if (cfg.quotaBackendBytes < 0) throw new ConfigError('--quota-backend-bytes must be >= 0');
   corruptCheckTimeMs(cfg);
+  keepaliveOf(cfg);
   if (cfg.maxRequestBytes <= 0) throw new ConfigError('--max-request-bytes must be > 0');
   if (cfg.maxTxnOps <= 0) throw new ConfigError('--max-txn-ops must be > 0');
   const cluster = parseInitialCluster(effectiveInitialCluster(cfg));
@@ -248,6 +256,32 @@ export function parseCompactionRetention(mode: string, s: string): number {
   } catch (e) {
     throw new ConfigError(`invalid auto-compaction-retention "${s}": ${(e as Error).message}`);
   }
+}
+
+/** A duration flag's value in ms: a Go duration, or a bare count of nanoseconds (YAML files). */
+function durationFlagMs(flag: string, value: string): number {
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) / 1e6;
+  try {
+    return parseGoDuration(value);
+  } catch {
+    throw new ConfigError(`invalid value "${value}" for flag -${flag}: parse error`);
+  }
+}
+
+/**
+ * The gRPC keepalive settings. A zero leaves grpc-go's default in place, as etcd does: 2 h / 20 s
+ * for the server's pings, 5 minutes for the client ping policy.
+ */
+export function keepaliveOf(cfg: EtcdConfig): { intervalMs: number; timeoutMs: number; minPingIntervalMs: number } {
+  const minTime = durationFlagMs('grpc-keepalive-min-time', cfg.grpcKeepaliveMinTime);
+  const interval = durationFlagMs('grpc-keepalive-interval', cfg.grpcKeepaliveInterval);
+  const timeout = durationFlagMs('grpc-keepalive-timeout', cfg.grpcKeepaliveTimeout);
+  const on = interval > 0 && timeout > 0;
+  return {
+    intervalMs: on ? interval : 2 * 3600_000,
+    timeoutMs: on ? timeout : 20_000,
+    minPingIntervalMs: minTime > 0 ? minTime : 5 * 60_000,
+  };
 }
 
 /** --experimental-corrupt-check-time in milliseconds (a Go duration; 0 disables the check). */

@@ -11,6 +11,7 @@ import {
   ConfigError,
   effectiveDataDir,
   effectiveInitialCluster,
+  keepaliveOf,
   parseCompactionRetention,
   validateConfig,
 } from '../../src/embed/config.js';
@@ -113,6 +114,27 @@ test('--experimental-snapshot-catchup-entries: default 5000, flag, env, config f
     const f = join(dir, 'etcd.yaml');
     writeFileSync(f, 'experimental-snapshot-catch-up-entries: 300\n');
     assert.equal(run(['--config-file', f]).config.experimentalSnapshotCatchUpEntries, 300);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--grpc-keepalive-*: etcd defaults, flags, env, YAML nanoseconds, zero keeps grpc defaults, bad values', () => {
+  assert.deepEqual(keepaliveOf(run([]).config), { intervalMs: 2 * 3600_000, timeoutMs: 20_000, minPingIntervalMs: 5_000 });
+  const flags = run(['--grpc-keepalive-min-time=1s', '--grpc-keepalive-interval', '30s', '--grpc-keepalive-timeout=500ms']).config;
+  assert.deepEqual(keepaliveOf(flags), { intervalMs: 30_000, timeoutMs: 500, minPingIntervalMs: 1_000 });
+  assert.equal(keepaliveOf(run([], { ETCD_GRPC_KEEPALIVE_INTERVAL: '1m' }).config).intervalMs, 60_000);
+  // grpc-go's defaults where etcd passes zero: 2 h / 20 s pings, a 5-minute client ping policy.
+  const zero = run(['--grpc-keepalive-min-time=0', '--grpc-keepalive-interval=0s']).config;
+  assert.deepEqual(keepaliveOf(zero), { intervalMs: 2 * 3600_000, timeoutMs: 20_000, minPingIntervalMs: 300_000 });
+  const bad = run(['--grpc-keepalive-timeout=soon']).config;
+  assert.throws(() => validateConfig(bad), /invalid value "soon" for flag -grpc-keepalive-timeout: parse error/);
+  const dir = mkdtempSync(join(tmpdir(), 'tsetcd-cfg-'));
+  try {
+    // etcd's YAML holds time.Duration values as nanoseconds.
+    const f = join(dir, 'etcd.yaml');
+    writeFileSync(f, 'grpc-keepalive-min-time: 2000000000\ngrpc-keepalive-interval: 10s\n');
+    assert.deepEqual(keepaliveOf(run(['--config-file', f]).config), { intervalMs: 10_000, timeoutMs: 20_000, minPingIntervalMs: 2_000 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -56,6 +56,7 @@ before(() => {
   issue('client', '/CN=root', ['keyUsage=digitalSignature', 'extendedKeyUsage=clientAuth'], 'ca');
   issue('other-ca', '/CN=unknown CA', [], null);
   issue('stranger', '/CN=stranger', ['extendedKeyUsage=clientAuth'], 'other-ca');
+  issue('alice', '/CN=alice', ['keyUsage=digitalSignature', 'extendedKeyUsage=clientAuth'], 'ca');
 });
 
 after(async () => {
@@ -279,6 +280,42 @@ describe('client TLS', { skip: NO_OPENSSL }, () => {
       const wrongCa = await httpsGet(`${httpsEndpoint(m)}/health`, { ...clientCreds(), ca: f('other-ca.crt') });
       assert.ok('error' in wrongCa);
       assert.match(wrongCa.error, /self[- ]signed|unable to (verify|get)/i);
+    });
+  });
+
+  test('with auth enabled, the client certificate common name is the user when no password is given', async () => {
+    const { members: [m] } = await layout(1);
+    m.start(flags(m, [m], 'https', 'http', CLIENT_CERT_AUTH()));
+    await withMembers([m], async () => {
+      await waitHealthy(m, clientCreds());
+      const ep = httpsEndpoint(m);
+      const root = clientCreds(); // CN=root
+      const alice = { ca: f('ca.crt'), cert: f('alice.crt'), key: f('alice.key') };
+      const ok = async (creds: CertSet, args: string[], out?: string) => {
+        const r = await ctl(ep, creds, args);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        if (out !== undefined) assert.equal(r.stdout, out);
+      };
+      await ok(root, ['user', 'add', 'root:rootpw']);
+      await ok(root, ['user', 'grant-role', 'root', 'root']);
+      await ok(root, ['user', 'add', 'alice:alicepw']);
+      await ok(root, ['role', 'add', 'a-reader']);
+      await ok(root, ['role', 'grant-permission', 'a-reader', 'readwrite', 'a', 'b']);
+      await ok(root, ['user', 'grant-role', 'alice', 'a-reader']);
+      await ok(root, ['auth', 'enable'], 'Authentication Enabled\n');
+
+      // No --user: the certificate names the user (root may do anything, alice only [a, b)).
+      await ok(root, ['put', 'zzz', 'by root'], 'OK\n');
+      await ok(alice, ['put', 'apple', 'by alice'], 'OK\n');
+      await ok(alice, ['get', 'apple', '--print-value-only'], 'by alice\n');
+      const denied = await ctl(ep, alice, ['put', 'zzz', 'by alice']);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /etcdserver: permission denied/);
+      const deniedRead = await ctl(ep, alice, ['get', 'zzz']);
+      assert.match(deniedRead.stderr, /etcdserver: permission denied/);
+      // A password wins over the certificate: root's password lets alice's certificate write zzz.
+      await ok(alice, ['--user=root:rootpw', 'put', 'zzz', 'as root'], 'OK\n');
+      await ok(root, ['get', 'zzz', '--print-value-only'], 'as root\n');
     });
   });
 
