@@ -323,3 +323,44 @@ test('pings that follow our responses are never strikes (grpc-go BDP pings)', as
     c.close();
   }
 });
+
+test('random frames after a valid preface never crash the server; it keeps serving', { timeout: 60_000 }, async () => {
+  handler = echo;
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const preface = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
+  for (let round = 0; round < 150; round++) {
+    const frames: Buffer[] = [preface];
+    for (let i = 0; i < 1 + rnd(8); i++) {
+      const len = rnd(4) === 0 ? rnd(40) : [0, 4, 5, 6, 8][rnd(5)]!;
+      const f = Buffer.alloc(9 + len);
+      f.writeUIntBE(len, 0, 3);
+      f[3] = rnd(12); // every frame type, and a few unknown ones
+      f[4] = rnd(256);
+      f.writeUInt32BE(rnd(4) === 0 ? rnd(0x80000000) : rnd(8), 5);
+      for (let j = 9; j < f.length; j++) f[j] = rnd(256);
+      frames.push(f);
+    }
+    const sock = net.connect(port, '127.0.0.1');
+    sock.on('error', () => {});
+    sock.on('data', () => {});
+    sock.end(Buffer.concat(frames));
+    await new Promise<void>((r) => {
+      sock.once('close', () => r());
+      setTimeout(() => {
+        sock.destroy();
+        r();
+      }, 200);
+    });
+  }
+  const c = connect();
+  try {
+    const r = await request(c, Buffer.from('alive'));
+    assert.equal(r.body.toString(), 'alive');
+  } finally {
+    c.close();
+  }
+});
