@@ -7,8 +7,8 @@ import http2 from 'node:http2';
 import { after, before, test } from 'node:test';
 import type { ApiServer } from '../../src/api/apiServer.js';
 import { Code } from '../../src/api/errors.js';
-import { httpStatusOf, splitJsonObjects } from '../../src/api/http/gateway.js';
-import type { FakeServer } from './fakeServer.js';
+import { gatewayMetadata, httpStatusOf, splitJsonObjects } from '../../src/api/http/gateway.js';
+import { type FakeServer, MEMBER_ID } from './fakeServer.js';
 import { httpGet, startApi } from './helpers.js';
 
 let api: ApiServer;
@@ -90,5 +90,30 @@ test('plain HTTP over HTTP/2 prior knowledge reaches the same endpoints', async 
     assert.equal(body, '{"health":"true","reason":""}');
   } finally {
     c.close();
+  }
+});
+
+test('only Authorization and Grpc-Metadata-* headers become gRPC metadata, as grpc-gateway passes them', async () => {
+  assert.deepEqual(
+    gatewayMetadata({ authorization: 'tok', 'grpc-metadata-hasleader': 'true', 'grpc-metadata-token': 't2', hasleader: 'true', token: 'raw', 'user-agent': 'x' }),
+    { authorization: 'tok', hasleader: 'true', token: 't2' },
+  );
+  // Without a leader: a raw hasleader header is not metadata; Grpc-Metadata-Hasleader is.
+  fake.leader = 0n;
+  try {
+    const body = JSON.stringify({ key: Buffer.from('k').toString('base64') });
+    const post = (headers: http.OutgoingHttpHeaders) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: '/v3/kv/range', method: 'POST', agent: false, headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    assert.equal(await post({ hasleader: 'true' }), 200);
+    assert.equal(await post({ 'Grpc-Metadata-Hasleader': 'true' }), 503);
+  } finally {
+    fake.leader = MEMBER_ID;
   }
 });

@@ -7,9 +7,10 @@
 // starts. Errors are {"error","message","code"} with grpc-gateway's HTTP status for the gRPC code;
 // unknown paths under /v3/ get grpc-gateway's "Not Found".
 
+import type { IncomingHttpHeaders } from 'node:http';
 import protobuf from 'protobufjs';
 import { Code, GrpcError, toGrpcError } from '../errors.js';
-import { contextOf, type StreamCall, type StreamHandler, type UnaryCall } from '../grpc/server.js';
+import { type CallHeaders, contextOf, type StreamCall, type StreamHandler, type UnaryCall } from '../grpc/server.js';
 import type { MessageCodec } from '../proto/codec.js';
 import { fromJson, toJson } from '../proto/json.js';
 import { protoRoot } from '../proto/schema.js';
@@ -143,6 +144,22 @@ export function splitJsonObjects(text: string): unknown[] {
   return out;
 }
 
+const METADATA_PREFIX = 'grpc-metadata-';
+
+/**
+ * The gRPC metadata grpc-gateway passes on for an HTTP request: Authorization, and headers named
+ * Grpc-Metadata-<key> as <key> (e.g. Grpc-Metadata-Hasleader, Grpc-Metadata-Token); other HTTP
+ * headers are not metadata.
+ */
+export function gatewayMetadata(headers: IncomingHttpHeaders): CallHeaders {
+  const md: Record<string, string | string[] | undefined> = {};
+  if (headers.authorization !== undefined) md.authorization = headers.authorization;
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.startsWith(METADATA_PREFIX) && k.length > METADATA_PREFIX.length) md[k.slice(METADATA_PREFIX.length)] = v;
+  }
+  return md;
+}
+
 export class Gateway {
   private readonly routes = new Map<string, Route>();
 
@@ -201,9 +218,11 @@ export class Gateway {
       if (route.cancellable !== undefined) {
         const ac = new AbortController();
         x.onClose(() => ac.abort());
-        res = await route.cancellable(req, { ctx: contextOf(x.headers), signal: ac.signal });
+        const md = gatewayMetadata(x.headers);
+        res = await route.cancellable(req, { ctx: contextOf(md), signal: ac.signal });
       } else {
-        const call: UnaryCall = { headers: x.headers, ctx: contextOf(x.headers), messageLength: route.req.size(req) };
+        const md = gatewayMetadata(x.headers);
+        const call: UnaryCall = { headers: md, ctx: contextOf(md), messageLength: route.req.size(req) };
         res = await (route.unary as UnaryHandlers[string])(req, call);
       }
       x.reply(200, JSON_TYPE, JSON.stringify(toJson(route.res, res)));
@@ -215,9 +234,10 @@ export class Gateway {
 
   private serveStream(x: HttpExchange, route: Route, reqs: unknown[]): void {
     let started = false;
+    const md = gatewayMetadata(x.headers);
     const call: StreamCall<unknown, unknown> = {
-      headers: x.headers,
-      ctx: contextOf(x.headers),
+      headers: md,
+      ctx: contextOf(md),
       onMessage: () => {},
       onHalfClose: () => {},
       onCancel: () => {},
