@@ -8,6 +8,10 @@ export const NO_LEASE = 0n;
 /** Expiry of a lease on a non-primary lessor: it never expires there. */
 export const FOREVER = Number.POSITIVE_INFINITY;
 
+function keyBytes(skey: string): Buffer {
+  return Buffer.from(skey, 'latin1');
+}
+
 export class Lease {
   readonly id: bigint;
   /** Granted time to live in seconds. */
@@ -16,8 +20,8 @@ export class Lease {
   remainingTtl: number;
   /** Expiry in milliseconds of the clock; FOREVER when not managed by a primary. */
   expiry = FOREVER;
-  /** Attached keys: latin1 string of the key -> key bytes. */
-  readonly items = new Map<string, Uint8Array>();
+  /** Attached keys as latin1 strings (bytes are made when asked for: revokes, TimeToLive). */
+  readonly items = new Set<string>();
 
   private readonly now: () => number;
   private revokedFlag = false;
@@ -68,13 +72,12 @@ export class Lease {
 
   /** Attached keys in unspecified order. */
   keys(): Uint8Array[] {
-    return [...this.items.values()];
+    return Array.from(this.items, keyBytes);
   }
 
   /** Attached keys in byte order (deletes happen in the same order on every member). */
   sortedKeys(): Uint8Array[] {
-    const names = [...this.items.keys()].sort();
-    return names.map((k) => this.items.get(k)!);
+    return [...this.items].sort().map(keyBytes);
   }
 
   get revoked(): boolean {

@@ -345,7 +345,7 @@ export class Lessor {
     const l = this.leaseMap.get(id);
     if (l === undefined) throw ErrLeaseNotFound;
     const skey = keyString(key);
-    l.items.set(skey, key);
+    l.items.add(skey);
     this.itemMap.set(skey, id);
   }
 

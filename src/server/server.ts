@@ -38,6 +38,7 @@ import type { Backend } from '../storage/backend/backend.js';
 import { WatchableStore } from '../storage/mvcc/watchableStore.js';
 import type { WatchStream } from '../storage/mvcc/watcher.js';
 import { purgeFiles } from '../pkg/fileutil.js';
+import { Arena } from '../pkg/arena.js';
 import type { Transport } from '../transport/index.js';
 import { AlarmStore } from './alarms.js';
 import { Applier, type ApplyResult } from './apply.js';
@@ -136,6 +137,8 @@ export class EtcdServer implements LeaseLocal {
   readonly auth: AuthGate;
   private readonly authApplier: AuthApplier;
   private readonly wait = new Wait<ApplyResult>();
+  /** Where proposal payloads live while the raft log holds them. */
+  private readonly entryArena = new Arena();
   // One sweep expires proposals still waiting after --request-timeout (set up in the constructor).
   private readonly proposeDeadlines: DeadlineQueue;
   readonly appliedWait = new WaitIndex();
@@ -554,7 +557,8 @@ export class EtcdServer implements LeaseLocal {
     req.id = this.idGen.next();
     let data: Uint8Array;
     try {
-      data = encodeInternalRaftRequest(req);
+      // The log keeps the payload until the next snapshot: a tightly packed copy (see Arena).
+      data = this.entryArena.copy(encodeInternalRaftRequest(req));
     } catch (err) {
       return Promise.reject(err);
     }

@@ -1,6 +1,7 @@
 // The revision history of one key: generations of revisions, each generation running from a
-// creation to a tombstone (etcd's key_index.go). Revisions are kept as parallel arrays of main
-// and sub numbers to avoid an object per revision.
+// creation to a tombstone (etcd's key_index.go). A generation keeps its revisions in one array of
+// interleaved main and sub numbers, and a key index its key as the index's latin1 string: every
+// key in memory costs a few small objects and no buffer of its own.
 
 import { revKey, type Revision } from './revision.js';
 import { NO_LEASE } from './kv.js';
@@ -9,22 +10,46 @@ export class Generation {
   ver = 0;
   createdMain = 0;
   createdSub = 0;
-  mains: number[] = [];
-  subs: number[] = [];
+  /** main0, sub0, main1, sub1, ... in increasing order. */
+  private revs: number[] = [];
+
+  /** Number of revisions. */
+  get count(): number {
+    return this.revs.length >>> 1;
+  }
+
+  main(i: number): number {
+    return this.revs[2 * i];
+  }
+
+  sub(i: number): number {
+    return this.revs[2 * i + 1];
+  }
+
+  push(main: number, sub: number): void {
+    // A literal for the first: most keys are written once, and push() would reserve 17 slots.
+    if (this.revs.length === 0) this.revs = [main, sub];
+    else this.revs.push(main, sub);
+  }
+
+  /** Drops the first n revisions. */
+  dropFirst(n: number): void {
+    this.revs = this.revs.slice(2 * n);
+  }
 
   isEmpty(): boolean {
-    return this.mains.length === 0;
+    return this.revs.length === 0;
   }
 
   /** Index of the last revision with main <= atRev, or -1. */
   findRevisionIndex(atRev: number): number {
-    const m = this.mains;
+    const r = this.revs;
     let lo = 0;
-    let hi = m.length - 1;
+    let hi = (r.length >>> 1) - 1;
     let result = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (m[mid] <= atRev) {
+      if (r[2 * mid] <= atRev) {
         result = mid;
         lo = mid + 1;
       } else hi = mid - 1;
@@ -33,7 +58,7 @@ export class Generation {
   }
 
   lastMain(): number {
-    return this.mains[this.mains.length - 1];
+    return this.revs[this.revs.length - 2];
   }
 }
 
@@ -46,15 +71,21 @@ export interface KeyAt {
 }
 
 export class KeyIndex {
-  readonly key: Buffer;
+  /** The key as a latin1 string (the same string the index maps). */
+  readonly skey: string;
   modMain = 0;
   modSub = 0;
   generations: Generation[] = [];
   /** Lease of the key's latest revision (the lessor is told about changes of it). */
   lease: bigint = NO_LEASE;
 
-  constructor(key: Buffer) {
-    this.key = key;
+  constructor(skey: string) {
+    this.skey = skey;
+  }
+
+  /** The key's bytes (made on demand: deletes and lease bookkeeping need them, lookups do not). */
+  get key(): Buffer {
+    return Buffer.from(this.skey, 'latin1');
   }
 
   put(main: number, sub: number): void {
@@ -63,18 +94,14 @@ export class KeyIndex {
         `mvcc: 'put' with an unexpected smaller revision ${main}.${sub} (modified ${this.modMain}.${this.modSub})`,
       );
     }
-    if (this.generations.length === 0) this.generations.push(new Generation());
+    // Literals, not push(): a first push() reserves 17 slots, and most keys keep one generation.
+    if (this.generations.length === 0) this.generations = [new Generation()];
     const g = this.generations[this.generations.length - 1];
-    if (g.mains.length === 0) {
+    if (g.isEmpty()) {
       g.createdMain = main;
       g.createdSub = sub;
-      // Literals of one element: most keys are written once, and a first push() would reserve 17.
-      g.mains = [main];
-      g.subs = [sub];
-    } else {
-      g.mains.push(main);
-      g.subs.push(sub);
     }
+    g.push(main, sub);
     g.ver++;
     this.modMain = main;
     this.modSub = sub;
@@ -88,14 +115,13 @@ export class KeyIndex {
     const g = new Generation();
     g.createdMain = createdMain;
     g.ver = ver;
-    g.mains.push(modMain);
-    g.subs.push(modSub);
-    this.generations.push(g);
+    g.push(modMain, modSub);
+    this.generations = [g];
   }
 
   /** Appends a tombstone and opens a new empty generation; false if the key is already deleted. */
   tombstone(main: number, sub: number): boolean {
-    if (this.isEmpty()) throw new Error(`mvcc: 'tombstone' got an unexpected empty keyIndex (${this.key})`);
+    if (this.isEmpty()) throw new Error(`mvcc: 'tombstone' got an unexpected empty keyIndex (${this.skey})`);
     if (this.generations[this.generations.length - 1].isEmpty()) return false;
     this.put(main, sub);
     this.generations.push(new Generation());
@@ -108,7 +134,7 @@ export class KeyIndex {
     if (g === null || g.isEmpty()) return null;
     const n = g.findRevisionIndex(atRev);
     if (n === -1) return null;
-    return { modMain: g.mains[n], modSub: g.subs[n], createdMain: g.createdMain, ver: g.ver - (g.mains.length - n - 1) };
+    return { modMain: g.main(n), modSub: g.sub(n), createdMain: g.createdMain, ver: g.ver - (g.count - n - 1) };
   }
 
   /** Whether the key existed at atRev (cheaper than get). */
@@ -130,14 +156,14 @@ export class KeyIndex {
     let last = 0;
     for (; gi < gens.length; gi++) {
       const g = gens[gi];
-      for (let i = 0; i < g.mains.length; i++) {
-        const main = g.mains[i];
+      for (let i = 0; i < g.count; i++) {
+        const main = g.main(i);
         if (main < rev) continue;
         if (main === last && revs.length > 0) {
-          revs[revs.length - 1] = { main, sub: g.subs[i] };
+          revs[revs.length - 1] = { main, sub: g.sub(i) };
           continue;
         }
-        revs.push({ main, sub: g.subs[i] });
+        revs.push({ main, sub: g.sub(i) });
         last = main;
       }
     }
@@ -146,13 +172,10 @@ export class KeyIndex {
 
   /** Drops revisions <= atRev except the newest of them; adds the kept one to `available`. */
   compact(atRev: number, available: Set<string>): void {
-    if (this.isEmpty()) throw new Error(`mvcc: 'compact' got an unexpected empty keyIndex (${this.key})`);
+    if (this.isEmpty()) throw new Error(`mvcc: 'compact' got an unexpected empty keyIndex (${this.skey})`);
     const [genIdx, revIndex] = this.doCompact(atRev, available);
     const g = this.generations[genIdx];
-    if (!g.isEmpty() && revIndex > 0) {
-      g.mains = g.mains.slice(revIndex);
-      g.subs = g.subs.slice(revIndex);
-    }
+    if (!g.isEmpty() && revIndex > 0) g.dropFirst(revIndex);
     if (genIdx > 0) this.generations = this.generations.slice(genIdx);
   }
 
@@ -161,8 +184,8 @@ export class KeyIndex {
     if (this.isEmpty()) return;
     const [genIdx, revIndex] = this.doCompact(atRev, available);
     const g = this.generations[genIdx];
-    if (!g.isEmpty() && revIndex === g.mains.length - 1 && genIdx !== this.generations.length - 1) {
-      available.delete(revKey(g.mains[revIndex], g.subs[revIndex]));
+    if (!g.isEmpty() && revIndex === g.count - 1 && genIdx !== this.generations.length - 1) {
+      available.delete(revKey(g.main(revIndex), g.sub(revIndex)));
     }
   }
 
@@ -177,7 +200,7 @@ export class KeyIndex {
       g = gens[genIdx];
     }
     const revIndex = g.findRevisionIndex(atRev);
-    if (revIndex !== -1) available.add(revKey(g.mains[revIndex], g.subs[revIndex]));
+    if (revIndex !== -1) available.add(revKey(g.main(revIndex), g.sub(revIndex)));
     return [genIdx, revIndex];
   }
 
@@ -191,9 +214,9 @@ export class KeyIndex {
     const lastg = gens.length - 1;
     for (let cg = lastg; cg >= 0; cg--) {
       const g = gens[cg];
-      if (g.mains.length === 0) continue;
+      if (g.isEmpty()) continue;
       if (cg !== lastg && g.lastMain() <= rev) return null;
-      if (g.mains[0] <= rev) return g;
+      if (g.main(0) <= rev) return g;
     }
     return null;
   }

@@ -282,7 +282,7 @@ export class KVStore {
           if (tomb) ki.tombstone(main, sub);
           else ki.put(main, sub);
         } else if (!tomb) {
-          const nki = new KeyIndex(Buffer.from(kv.key));
+          const nki = new KeyIndex(skey);
           nki.restore(kv.createRevision, main, sub, kv.version);
           index.insert(skey, nki);
         }

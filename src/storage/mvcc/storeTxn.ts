@@ -118,10 +118,8 @@ export class TxnWrite extends TxnRead implements TxnWriteLike {
   /** Puts a key; returns the revision of the write. */
   put(key: Uint8Array, value: Uint8Array, lease: bigint = NO_LEASE): number {
     const s = this.s;
-    const skey = keyString(key);
-    // The index and the lessor keep the key: the stored copy, never a view into the request's
-    // buffer (which would keep the whole proposal, value included, alive with it).
-    const k = s.index.keyIndex(skey)?.key ?? Buffer.from(key);
+    const k = toBuffer(key);
+    const skey = keyString(k);
     const rev = this.beginRev + 1;
     s.opCounts.put++;
     s.opCounts.putBytes += k.length + value.length;
@@ -138,7 +136,7 @@ export class TxnWrite extends TxnRead implements TxnWriteLike {
     };
     const sub = this.changes.length;
     s.backend.batchTx.put(Bucket.Key, revToBytes(rev, sub), encodeKeyValue(kv));
-    s.index.put(k, skey, rev, sub);
+    s.index.put(skey, rev, sub);
     this.changes.push(kv);
     const oldLease = prev === null ? NO_LEASE : s.leaseOf(skey);
     if (oldLease !== lease) {

@@ -38,10 +38,10 @@ export class TreeIndex {
     return this.byKey.get(key);
   }
 
-  put(key: Buffer, skey: string, main: number, sub: number): KeyIndex {
+  put(skey: string, main: number, sub: number): KeyIndex {
     let ki = this.byKey.get(skey);
     if (ki === undefined) {
-      ki = new KeyIndex(key);
+      ki = new KeyIndex(skey);
       this.insert(skey, ki);
     }
     ki.put(main, sub);

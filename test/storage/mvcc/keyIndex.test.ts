@@ -6,7 +6,7 @@ import { KeyIndex } from '../../../src/storage/mvcc/keyIndex.js';
 
 // put(2) put(4) del(6) put(8) put(10) del(12) put(14.0) put(14.1) put(16)
 function newTestKeyIndex(): KeyIndex {
-  const ki = new KeyIndex(Buffer.from('foo'));
+  const ki = new KeyIndex('foo');
   ki.put(2, 0);
   ki.put(4, 0);
   ki.tombstone(6, 0);
@@ -21,7 +21,7 @@ function newTestKeyIndex(): KeyIndex {
 
 function gens(ki: KeyIndex): string {
   return ki.generations
-    .map((g) => `[${g.mains.map((m, i) => `${m}.${g.subs[i]}`).join(' ')}]v${g.ver}c${g.createdMain}`)
+    .map((g) => `[${Array.from({ length: g.count }, (_, i) => `${g.main(i)}.${g.sub(i)}`).join(' ')}]v${g.ver}c${g.createdMain}`)
     .join(' ');
 }
 
@@ -59,7 +59,7 @@ test('since returns revisions from rev, one per main revision', () => {
 });
 
 test('tombstone on a deleted key reports failure', () => {
-  const ki = new KeyIndex(Buffer.from('k'));
+  const ki = new KeyIndex('k');
   ki.put(5, 0);
   assert.equal(ki.tombstone(7, 0), true);
   assert.equal(ki.tombstone(9, 0), false);
@@ -92,7 +92,7 @@ test('compact keeps the newest revision at or below the compaction and drops emp
     inc.compact(rev, new Set());
     assert.equal(gens(inc), want, `incremental compact(${rev})`);
   }
-  const ki = new KeyIndex(Buffer.from('x'));
+  const ki = new KeyIndex('x');
   ki.put(1, 0);
   ki.tombstone(2, 0);
   ki.compact(3, new Set());
