@@ -9,7 +9,7 @@
 // etcd-style report per phase), --reads-after-puts (range phases after the put phase instead of
 // before it).
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GrpcConn } from '../src/cli/benchmark/grpcConn.js';
 import { drive, openConns } from '../src/cli/benchmark/load.js';
@@ -88,16 +88,39 @@ async function measure(m: MemberProcess): Promise<Results> {
   return results;
 }
 
-async function benchServer(label: string, command: string, prefixArgs: string[]): Promise<Results> {
+interface Run {
+  results: Results;
+  /** Resident and peak resident memory of the server after all phases (MiB; Linux only). */
+  memory: { rss: number; peak: number } | null;
+}
+
+function memoryOf(pid: number | undefined): Run['memory'] {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+async function benchServer(label: string, command: string, prefixArgs: string[]): Promise<Run> {
   const m = await startMember({ label, command, prefixArgs, readyTimeoutMs: 30_000 });
   try {
-    return await measure(m);
+    const results = await measure(m);
+    const memory = memoryOf(m.proc.pid);
+    if (memory !== null) {
+      console.log(`${`[${label}]`.padEnd(14)} memory after the phases: rss ${memory.rss.toFixed(0)} MiB, peak ${memory.peak.toFixed(0)} MiB`);
+    }
+    return { results, memory };
   } finally {
     await m.stop();
   }
 }
 
-function sideBySide(ts: Results, etcd: Results, etcdName: string): void {
+function sideBySide(tsRun: Run, etcdRun: Run, etcdName: string): void {
+  const ts = tsRun.results;
+  const etcd = etcdRun.results;
   const cell = (s: Stats | undefined): string =>
     s
       ? `${s.rps.toFixed(0).padStart(7)}/s p50 ${(percentile(s.lats, 50) * 1000).toFixed(1).padStart(5)} p99 ${(percentile(s.lats, 99) * 1000).toFixed(1).padStart(6)} ms`
@@ -109,6 +132,12 @@ function sideBySide(ts: Results, etcd: Results, etcdName: string): void {
     const ratio = a && b && b.rps > 0 ? (a.rps / b.rps).toFixed(2) : 'n/a';
     console.log(`${p.padEnd(22)}${cell(a).padEnd(38)}${cell(b).padEnd(38)}${ratio}`);
   }
+  const ma = tsRun.memory;
+  const mb = etcdRun.memory;
+  if (ma !== null && mb !== null) {
+    const mem = (m: { rss: number; peak: number }): string => `rss ${m.rss.toFixed(0)} MiB, peak ${m.peak.toFixed(0)} MiB`;
+    console.log(`${'memory'.padEnd(22)}${mem(ma).padEnd(38)}${mem(mb).padEnd(38)}${(ma.rss / mb.rss).toFixed(2)}`);
+  }
 }
 
 async function main(): Promise<number> {
@@ -117,7 +146,7 @@ async function main(): Promise<number> {
       `${TOTAL} requests per phase`,
   );
   let failed = false;
-  let ts: Results | null = null;
+  let ts: Run | null = null;
   if (!ETCD_ONLY) {
     try {
       ts = await benchServer('tsetcd', process.execPath, [TSETCD_BIN]);
@@ -126,7 +155,7 @@ async function main(): Promise<number> {
       failed = true;
     }
   }
-  let etcd: Results | null = null;
+  let etcd: Run | null = null;
   let etcdName = 'etcd';
   if (COMPARE) {
     if (!existsSync(ETCD_BIN)) {
@@ -144,7 +173,7 @@ async function main(): Promise<number> {
   }
   if (ts && etcd) sideBySide(ts, etcd, etcdName);
   for (const r of [ts, etcd]) {
-    if (r && [...r.values()].some((s) => s.errors.size > 0)) failed = true;
+    if (r && [...r.results.values()].some((s) => s.errors.size > 0)) failed = true;
   }
   return failed ? 1 : 0;
 }
