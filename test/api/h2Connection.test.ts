@@ -364,3 +364,20 @@ test('random frames after a valid preface never crash the server; it keeps servi
     c.close();
   }
 });
+
+test('header names that are Object.prototype members are plain headers', async () => {
+  handler = (s) => {
+    s.onEnd = () => {
+      s.respond(headerBlock([[':status', '200'], ['x-constructor', String(s.headers['constructor'])], ['x-tostring', String(s.headers['tostring'])]]));
+      s.end();
+    };
+  };
+  const c = connect();
+  try {
+    const r = await request(c, Buffer.alloc(0), { constructor: 'built', 'x-other': '1' });
+    assert.equal(r.headers['x-constructor'], 'built');
+    assert.equal(r.headers['x-tostring'], 'undefined');
+  } finally {
+    c.close();
+  }
+});

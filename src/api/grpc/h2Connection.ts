@@ -63,6 +63,14 @@ const KEEPALIVE_PING = Buffer.from('tsetcdka', 'latin1');
 
 function noop(): void {}
 
+/**
+ * Constructs request header objects: no Object.prototype behind them (a header named
+ * "constructor" or "__proto__" is just a header), yet in V8's fast mode, which an
+ * Object.create(null) object is not.
+ */
+const HeaderFields = function HeaderFields() {} as unknown as new () => H2Headers;
+HeaderFields.prototype = Object.create(null) as object;
+
 /** Response headers as a ready block (encode fixed ones once with this). */
 export function headerBlock(fields: ReadonlyArray<readonly [string, string]>): Buffer {
   return encodeHeaderBlock(fields);
@@ -450,7 +458,7 @@ export class H2Connection {
 
   private headerBlockDone(sid: number, block: Buffer): void {
     // Every block is decoded, whatever its stream, to keep the HPACK table in step.
-    this.curHeaders = Object.create(null) as H2Headers;
+    this.curHeaders = new HeaderFields();
     this.curSize = 0;
     this.hpack.decode(block, this.onField);
     const headers = this.curHeaders;

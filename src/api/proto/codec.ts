@@ -101,7 +101,7 @@ function scalarSize(k: Kind, v: unknown): number {
     case Kind.Uint64B: {
       const b = BigInt(v as bigint | number);
       if (b >= 0n && b < 0x20000000000000n) return sizeVarint(Number(b));
-      return bigVarintLen(BigInt.asUintN(64, b));
+      return bigVarintLen(b >= 0n ? b : BigInt.asUintN(64, b));
     }
     default: {
       const n = Number(v);
@@ -110,13 +110,10 @@ function scalarSize(k: Kind, v: unknown): number {
   }
 }
 
+/** Varint length of a uint64 at or above 2^53, from its bit length (one bigint operation). */
 function bigVarintLen(u: bigint): number {
-  let n = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    n++;
-  }
-  return n;
+  const hi = Number(u >> 32n);
+  return Math.ceil((64 - Math.clz32(hi)) / 7);
 }
 
 function isDefault(k: Kind, v: unknown): boolean {
@@ -571,8 +568,8 @@ function writeScalar(buf: Buffer, pos: number, k: Kind, v: unknown): number {
     case Kind.Uint64B: {
       const b = BigInt(v as bigint | number);
       if (b >= 0n && b < 0x20000000000000n) return putVarint(buf, pos, Number(b));
-      const u = BigInt.asUintN(64, b);
-      return writeVarint64(buf, pos, Number(u & 0xffffffffn), Number(u >> 32n));
+      const u = b >= 0n ? b : BigInt.asUintN(64, b);
+      return writeVarint64(buf, pos, Number(BigInt.asUintN(32, u)), Number(u >> 32n));
     }
     default: {
       const n = Number(v);

@@ -14,6 +14,7 @@ import type {
   PutResponse,
   RangeRequest,
   RangeResponse,
+  ResponseHeader,
   TxnRequest,
   TxnResponse,
 } from '../types.js';
@@ -37,19 +38,29 @@ export function kvHandlers(s: EtcdServerApi, limits: KvLimits): UnaryHandlers {
   const checkSize = (call: UnaryCall) => {
     if (call.messageLength > limits.maxRequestBytes) throw ErrGRPCRequestTooLarge;
   };
+  // Range and Put are the hot calls: plain promise chains with one shared callback, not async
+  // functions (one frame and one promise less per request).
+  const withHeader = <T extends { header?: ResponseHeader }>(resp: T): T => {
+    resp.header = fillHeader(resp.header, s);
+    return resp;
+  };
   return {
-    async Range(r: RangeRequest, call: UnaryCall): Promise<RangeResponse> {
-      checkRangeRequest(r);
-      const resp = await s.range(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+    Range(r: RangeRequest, call: UnaryCall): Promise<RangeResponse> {
+      try {
+        checkRangeRequest(r);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return s.range(r, call.ctx).then(withHeader);
     },
-    async Put(r: PutRequest, call: UnaryCall): Promise<PutResponse> {
-      checkPutRequest(r);
-      checkSize(call);
-      const resp = await s.put(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+    Put(r: PutRequest, call: UnaryCall): Promise<PutResponse> {
+      try {
+        checkPutRequest(r);
+        checkSize(call);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return s.put(r, call.ctx).then(withHeader);
     },
     async DeleteRange(r: DeleteRangeRequest, call: UnaryCall): Promise<DeleteRangeResponse> {
       checkDeleteRequest(r);

@@ -185,6 +185,10 @@ export interface HeaderField {
   value: string;
 }
 
+/** The static table as field objects, so lookups allocate nothing. */
+const STATIC_FIELDS: readonly HeaderField[] = STATIC_TABLE.map(([name, value]) => Object.freeze({ name, value }));
+const EMPTY = new Uint8Array(0);
+
 /** Stateful HPACK decoder for one connection (the dynamic table lives across header blocks). */
 export class HpackDecoder {
   // Dynamic table, newest first.
@@ -197,65 +201,77 @@ export class HpackDecoder {
     this.maxSize = maxTableSize;
   }
 
+  // The block being decoded and the read position (fields, not closures: decode runs per request).
+  private block: Uint8Array = EMPTY;
+  private p = 0;
+
   /** Decodes one complete header block, calling `onField` for every field in order. */
   decode(block: Uint8Array, onField: (name: string, value: string) => void): void {
-    let p = 0;
+    this.block = block;
+    this.p = 0;
     const n = block.length;
-    const readInt = (prefixBits: number): number => {
-      const max = (1 << prefixBits) - 1;
-      let v = block[p++]! & max;
-      if (v < max) return v;
-      let m = 1;
-      for (;;) {
-        if (p >= n) throw new HpackError('hpack: truncated integer');
-        const b = block[p++]!;
-        v += (b & 0x7f) * m;
-        m *= 128;
-        if ((b & 0x80) === 0) return v;
-        if (m > 2 ** 28) throw new HpackError('hpack: integer overflow');
+    try {
+      while (this.p < n) {
+        const b = block[this.p]!;
+        if (b & 0x80) {
+          const f = this.lookup(this.readInt(7));
+          onField(f.name, f.value);
+        } else if ((b & 0xc0) === 0x40) {
+          const idx = this.readInt(6);
+          const name = idx === 0 ? this.readString() : this.lookup(idx).name;
+          const value = this.readString();
+          this.insert(name, value);
+          onField(name, value);
+        } else if ((b & 0xe0) === 0x20) {
+          const sz = this.readInt(5);
+          if (sz > this.maxTableSize) throw new HpackError('hpack: table size update above the limit');
+          this.maxSize = sz;
+          this.evict(0);
+        } else {
+          // Literal without indexing (0000) or never indexed (0001): 4-bit prefix.
+          const idx = this.readInt(4);
+          const name = idx === 0 ? this.readString() : this.lookup(idx).name;
+          onField(name, this.readString());
+        }
       }
-    };
-    const readString = (): string => {
-      if (p >= n) throw new HpackError('hpack: truncated string');
-      const huff = (block[p]! & 0x80) !== 0;
-      const len = readInt(7);
-      if (p + len > n) throw new HpackError('hpack: truncated string');
-      const s = huff ? huffmanDecode(block, p, p + len) : Buffer.from(block.buffer, block.byteOffset + p, len).toString('latin1');
-      p += len;
-      return s;
-    };
-    while (p < n) {
-      const b = block[p]!;
-      if (b & 0x80) {
-        const f = this.lookup(readInt(7));
-        onField(f.name, f.value);
-      } else if ((b & 0xc0) === 0x40) {
-        const idx = readInt(6);
-        const name = idx === 0 ? readString() : this.lookup(idx).name;
-        const value = readString();
-        this.insert(name, value);
-        onField(name, value);
-      } else if ((b & 0xe0) === 0x20) {
-        const sz = readInt(5);
-        if (sz > this.maxTableSize) throw new HpackError('hpack: table size update above the limit');
-        this.maxSize = sz;
-        this.evict(0);
-      } else {
-        // Literal without indexing (0000) or never indexed (0001): 4-bit prefix.
-        const idx = readInt(4);
-        const name = idx === 0 ? readString() : this.lookup(idx).name;
-        onField(name, readString());
-      }
+    } finally {
+      this.block = EMPTY;
     }
+  }
+
+  private readInt(prefixBits: number): number {
+    const block = this.block;
+    const max = (1 << prefixBits) - 1;
+    let v = block[this.p++]! & max;
+    if (v < max) return v;
+    let m = 1;
+    for (;;) {
+      if (this.p >= block.length) throw new HpackError('hpack: truncated integer');
+      const b = block[this.p++]!;
+      v += (b & 0x7f) * m;
+      m *= 128;
+      if ((b & 0x80) === 0) return v;
+      if (m > 2 ** 28) throw new HpackError('hpack: integer overflow');
+    }
+  }
+
+  private readString(): string {
+    const block = this.block;
+    if (this.p >= block.length) throw new HpackError('hpack: truncated string');
+    const huff = (block[this.p]! & 0x80) !== 0;
+    const len = this.readInt(7);
+    const p = this.p;
+    if (p + len > block.length) throw new HpackError('hpack: truncated string');
+    this.p = p + len;
+    if (huff) return huffmanDecode(block, p, p + len);
+    // Buffer's toString reads the range in place; a plain Uint8Array needs a view first.
+    return Buffer.isBuffer(block) ? block.toString('latin1', p, p + len) : Buffer.from(block.buffer, block.byteOffset + p, len).toString('latin1');
   }
 
   private lookup(idx: number): HeaderField {
     if (idx === 0) throw new HpackError('hpack: index 0');
-    if (idx <= STATIC_TABLE.length) {
-      const e = STATIC_TABLE[idx - 1]!;
-      return { name: e[0], value: e[1] };
-    }
-    const f = this.dyn[idx - STATIC_TABLE.length - 1];
+    if (idx <= STATIC_FIELDS.length) return STATIC_FIELDS[idx - 1]!;
+    const f = this.dyn[idx - STATIC_FIELDS.length - 1];
     if (!f) throw new HpackError(`hpack: invalid index ${idx}`);
     return f;
   }
