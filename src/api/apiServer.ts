@@ -56,6 +56,8 @@ export interface ApiServerOptions {
   tls?: SecureListenOptions;
   /** gRPC keepalive (etcd's --grpc-keepalive-interval/-timeout/-min-time). */
   keepalive?: KeepaliveOptions;
+  /** etcd --max-concurrent-streams: streams per client connection (default unlimited). */
+  maxConcurrentStreams?: number;
 }
 
 export class ApiServer {
@@ -64,7 +66,7 @@ export class ApiServer {
   private readonly router: HttpRouter;
   private readonly h1: http.Server;
   private readonly listener: ClientListener;
-  private readonly opts: Required<Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive'>> & { metrics?: MetricsSource };
+  private readonly opts: Required<Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive' | 'maxConcurrentStreams'>> & { metrics?: MetricsSource };
   /** Cancels require-leader streams once the member has lost its leader (undefined: no leader info). */
   private readonly leaderMonitor: LeaderMonitor | undefined;
   /** The gRPC health service's statuses ("" SERVING, as etcd sets it). */
@@ -90,6 +92,7 @@ export class ApiServer {
       fallback: (stream) => this.serveHttp(fromHttp2(stream)),
       metrics: opts.grpcMetrics,
       keepalive: opts.keepalive,
+      maxConcurrentStreams: opts.maxConcurrentStreams,
     });
     this.gateway = new Gateway(maxReceive);
     this.router = new HttpRouter(server, this.gateway, this.opts.metrics);

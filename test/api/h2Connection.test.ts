@@ -17,10 +17,11 @@ let port: number;
 const conns = new Set<H2Connection>();
 let handler: Handler = () => {};
 let keepalive: KeepaliveOptions | undefined;
+let maxConcurrentStreams: number | undefined;
 
 before(async () => {
   server = net.createServer((sock) => {
-    const c: H2Connection = new H2Connection(sock, { onStream: (s) => handler(s), onClose: () => conns.delete(c), keepalive });
+    const c: H2Connection = new H2Connection(sock, { onStream: (s) => handler(s), onClose: () => conns.delete(c), keepalive, maxConcurrentStreams });
     conns.add(c);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -379,5 +380,34 @@ test('header names that are Object.prototype members are plain headers', async (
     assert.equal(r.headers['x-tostring'], 'undefined');
   } finally {
     c.close();
+  }
+});
+
+test('--max-concurrent-streams: announced in SETTINGS; a stream beyond it is refused', async () => {
+  maxConcurrentStreams = 2;
+  handler = () => {}; // streams stay open
+  try {
+    const sock = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    sock.on('data', (d) => got.push(d));
+    // HEADERS for streams 1, 3, 5: :method POST (static 3), :path / (static 4), :scheme http (static 6).
+    const headers = (sid: number) => {
+      const f = Buffer.from([0, 0, 3, 1, 4, 0, 0, 0, 0, 0x83, 0x84, 0x86]);
+      f.writeUInt32BE(sid, 5);
+      return f;
+    };
+    sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]), headers(1), headers(3), headers(5)]));
+    await new Promise((r) => setTimeout(r, 300));
+    sock.destroy();
+    const frames = framesOf(Buffer.concat(got));
+    const settings = frames.find((f) => f.type === 4 && (f.flags & 1) === 0)!;
+    const values = new Map<number, number>();
+    for (let o = 0; o + 6 <= settings.payload.length; o += 6) values.set(settings.payload.readUInt16BE(o), settings.payload.readUInt32BE(o + 2));
+    assert.equal(values.get(3), 2, 'SETTINGS_MAX_CONCURRENT_STREAMS');
+    const resets = frames.filter((f) => f.type === 3);
+    assert.equal(resets.length, 1);
+    assert.equal(resets[0]!.payload.readUInt32BE(0), 7, 'REFUSED_STREAM');
+  } finally {
+    maxConcurrentStreams = undefined;
   }
 });

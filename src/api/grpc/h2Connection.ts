@@ -32,6 +32,7 @@ import {
   MAX_WINDOW,
   PREFACE,
   S_INITIAL_WINDOW_SIZE,
+  S_MAX_CONCURRENT_STREAMS,
   S_MAX_FRAME_SIZE,
   S_MAX_HEADER_LIST_SIZE,
   T_CONTINUATION,
@@ -172,6 +173,11 @@ export interface H2ConnectionOptions {
   /** The connection is gone (socket closed). */
   onClose?: () => void;
   keepalive?: KeepaliveOptions;
+  /**
+   * Streams a client may have open at once (etcd's --max-concurrent-streams; default unlimited):
+   * announced in SETTINGS, and a stream beyond it is refused with RST_STREAM(REFUSED_STREAM).
+   */
+  maxConcurrentStreams?: number;
 }
 
 export class H2Connection {
@@ -181,6 +187,7 @@ export class H2Connection {
   private readonly hpack = new HpackDecoder();
   private prefaceLeft = PREFACE.length;
   private lastStreamId = 0;
+  private readonly maxStreams: number;
   private goingAway = false;
   private dead = false;
 
@@ -235,11 +242,17 @@ export class H2Connection {
     socket.on('error', noop);
     socket.on('close', () => this.gone());
     // Our SETTINGS, then the connection window beyond the default.
-    const settings = Buffer.allocUnsafe(12);
+    this.maxStreams = opts.maxConcurrentStreams ?? Infinity;
+    const limited = this.maxStreams < 0xffffffff;
+    const settings = Buffer.allocUnsafe(limited ? 18 : 12);
     settings.writeUInt16BE(S_INITIAL_WINDOW_SIZE, 0);
     settings.writeUInt32BE(STREAM_WINDOW, 2);
     settings.writeUInt16BE(S_MAX_HEADER_LIST_SIZE, 6);
     settings.writeUInt32BE(MAX_HEADER_LIST, 8);
+    if (limited) {
+      settings.writeUInt16BE(S_MAX_CONCURRENT_STREAMS, 12);
+      settings.writeUInt32BE(this.maxStreams, 14);
+    }
     this.out.frame(T_SETTINGS, 0, 0, settings);
     this.out.frame32(T_WINDOW_UPDATE, 0, CONN_WINDOW - DEFAULT_WINDOW);
     this.keepalive = opts.keepalive ?? DEFAULT_KEEPALIVE;
@@ -473,7 +486,7 @@ export class H2Connection {
     if (sid <= this.lastStreamId) return; // a stream already closed
     if ((sid & 1) === 0) throw new H2ProtocolError(E_PROTOCOL_ERROR, 'client stream ids are odd');
     this.lastStreamId = sid;
-    if (this.goingAway) {
+    if (this.goingAway || this.streams.size >= this.maxStreams) {
       this.out.frame32(T_RST_STREAM, sid, E_REFUSED_STREAM);
       return;
     }

@@ -86,6 +86,8 @@ export interface GrpcServerOptions {
   metrics?: GrpcServerMetrics;
   /** Keepalive pings and the client ping policy (etcd's defaults when absent). */
   keepalive?: KeepaliveOptions;
+  /** Streams per connection (etcd's --max-concurrent-streams; unlimited when absent). */
+  maxConcurrentStreams?: number;
 }
 
 const GRPC_CONTENT_TYPE = 'application/grpc';
@@ -186,6 +188,7 @@ export class GrpcServer {
     const conn: H2Connection = new H2Connection(socket, {
       onStream: (s) => this.dispatch(s, certCN),
       keepalive: this.opts.keepalive,
+      maxConcurrentStreams: this.opts.maxConcurrentStreams,
       onClose: () => {
         this.conns.delete(conn);
         if (this.conns.size === 0) this.onIdle();
