@@ -24,10 +24,7 @@ async function members(c: Cluster, endpoint: string): Promise<{ id: string; name
 }
 
 test('--force-new-cluster restarts one member of three as a one-member cluster with all its data', { timeout: 60_000 }, async () => {
-  // The support cluster passes this very array on every (re)start: pushing the flag later applies it
-  // to the restart only.
-  const extra: string[] = [];
-  await withCluster({ size: 3, heartbeatMs: 20, electionMs: 200, extraFlags: extra }, async (c) => {
+  await withCluster({ size: 3, heartbeatMs: 20, electionMs: 200 }, async (c) => {
     const e0 = c.endpoint(0);
     for (let i = 0; i < KEYS; i++) await ok(c, ['put', `k${i}`, `v${i}`], c.endpoints());
     const before = await members(c, e0);
@@ -47,8 +44,7 @@ test('--force-new-cluster restarts one member of three as a one-member cluster w
     await c.kill(2);
     await c.kill(0, 'SIGTERM');
 
-    extra.push('--force-new-cluster');
-    await c.restart(0, 20_000);
+    await c.restart(0, 20_000, ['--force-new-cluster']);
     const s = await waitUntil(
       async () => {
         const st = await c.status(0);
@@ -82,7 +78,6 @@ test('--force-new-cluster restarts one member of three as a one-member cluster w
     assert.doesNotMatch(log.slice(log.lastIndexOf('starting an etcd server')), /"msg":"restarting local member"/);
 
     // The removals are durable: a plain restart stays alone and keeps the new write.
-    extra.pop();
     await c.restart(0, 20_000);
     await waitUntil(
       async () => {

@@ -248,9 +248,9 @@ export class Cluster {
     ];
   }
 
-  private spawnMember(i: number, state: 'new' | 'existing'): void {
+  private spawnMember(i: number, state: 'new' | 'existing', extraFlags: string[] = []): void {
     const m = this.members[i];
-    const args = this.args(i, state);
+    const args = [...this.args(i, state), ...extraFlags];
     const [bin, argv] = SERVER === 'etcd' ? [ETCD_BIN, args] : [process.execPath, [TSETCD_BIN, ...args]];
     const proc = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(proc);
@@ -349,10 +349,13 @@ export class Cluster {
     ]).finally(() => clearTimeout(timer));
   }
 
-  /** Starts member i again on the same ports and data dir, then waits for health. */
-  async restart(i: number, timeoutMs = 15_000): Promise<void> {
+  /**
+   * Starts member i again on the same ports and data dir, then waits for health. `extraFlags` are
+   * added to this start only (after the cluster's own extra flags).
+   */
+  async restart(i: number, timeoutMs = 15_000, extraFlags: string[] = []): Promise<void> {
     await this.kill(i);
-    this.spawnMember(i, 'existing');
+    this.spawnMember(i, 'existing', extraFlags);
     await this.waitHealthy(i, timeoutMs);
   }
 
