@@ -356,6 +356,7 @@ export class H2Connection {
   }
 
   private frame(type: number, flags: number, sid: number, payload: Buffer): void {
+    if (this.dead) return; // a connection error earlier in the same read
     if (this.hdrStream !== 0 && type !== T_CONTINUATION) {
       throw new H2ProtocolError(E_PROTOCOL_ERROR, 'expected CONTINUATION');
     }
