@@ -58,6 +58,10 @@ export interface ApiServerOptions {
   keepalive?: KeepaliveOptions;
   /** etcd --max-concurrent-streams: streams per client connection (default unlimited). */
   maxConcurrentStreams?: number;
+  /** etcd --cors: origins the HTTP endpoints allow (default ["*"]: any). */
+  cors?: readonly string[];
+  /** etcd --host-whitelist: Host names accepted over plaintext HTTP (default ["*"]: any). */
+  hostWhitelist?: readonly string[];
 }
 
 export class ApiServer {
@@ -66,7 +70,9 @@ export class ApiServer {
   private readonly router: HttpRouter;
   private readonly h1: http.Server;
   private readonly listener: ClientListener;
-  private readonly opts: Required<Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive' | 'maxConcurrentStreams'>> & { metrics?: MetricsSource };
+  private readonly opts: Required<
+    Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive' | 'maxConcurrentStreams' | 'cors' | 'hostWhitelist'>
+  > & { metrics?: MetricsSource };
   /** Cancels require-leader streams once the member has lost its leader (undefined: no leader info). */
   private readonly leaderMonitor: LeaderMonitor | undefined;
   /** The gRPC health service's statuses ("" SERVING, as etcd sets it). */
@@ -95,7 +101,11 @@ export class ApiServer {
       maxConcurrentStreams: opts.maxConcurrentStreams,
     });
     this.gateway = new Gateway(maxReceive);
-    this.router = new HttpRouter(server, this.gateway, this.opts.metrics);
+    this.router = new HttpRouter(server, this.gateway, this.opts.metrics, {
+      cors: opts.cors,
+      hostWhitelist: opts.hostWhitelist,
+      secure: opts.tls !== undefined,
+    });
     this.h1 = http.createServer((req, res) => this.serveHttp(fromHttp1(req, res)));
     this.listener = new ClientListener((socket) => this.grpc.handleConnection(socket), this.h1, opts.tls);
     this.leaderMonitor = LeaderMonitor.for(server);

@@ -67,6 +67,50 @@ export interface EtcdConfig {
   peerSecurity: TransportSecurity;
   /** --cipher-suites: Go cipher suite names for the client and peer listeners and the peer dialer. */
   cipherSuites: string[];
+  /** --initial-election-tick-advance: fast-forward the first election timeout of a multi-member start. */
+  initialElectionTickAdvance: boolean;
+  /** --max-concurrent-streams: gRPC streams per client connection (uint32). */
+  maxConcurrentStreams: number;
+  /** --cors: allowed origins of the HTTP endpoints (unique, sorted; "*" allows all). */
+  cors: string[];
+  /** --host-whitelist: Host names accepted on plaintext client connections ("*" allows all). */
+  hostWhitelist: string[];
+  /** --metrics: 'basic', or 'extensive' for the gRPC handling-time histograms. */
+  metrics: string;
+  /** --log-outputs: 'default' (stderr), 'stderr', 'stdout' or file paths (unique, sorted). */
+  logOutputs: string[];
+  /** --debug (deprecated in etcd 3.5): debug-level logging. */
+  debug: boolean;
+  /** --log-package-levels: capnslog's per-package levels; accepted and ignored. */
+  logPackageLevels: string;
+  /** --enable-pprof: accepted and ignored (no Go profiler here). */
+  enablePprof: boolean;
+  /** --experimental-backend-bbolt-freelist-type: accepted and ignored (the backend is LMDB). */
+  experimentalBackendBboltFreelistType: string;
+  /** --experimental-peer-skip-client-san-verification: accepted and ignored. */
+  experimentalPeerSkipClientSanVerification: boolean;
+  /** --experimental-enable-lease-checkpoint: the leader proposes remaining-TTL checkpoints. */
+  experimentalEnableLeaseCheckpoint: boolean;
+  /** --experimental-compaction-batch-limit: revisions deleted per compaction batch. */
+  experimentalCompactionBatchLimit: number;
+  /** --experimental-watch-progress-notify-interval in ms. */
+  experimentalWatchProgressNotifyIntervalMs: number;
+  /** --experimental-warning-apply-duration in ms: slower applies are logged and counted. */
+  experimentalWarningApplyDurationMs: number;
+  /** v2 API, discovery and proxy settings: parsed and validated, refused unless left at their defaults. */
+  enableV2: boolean;
+  experimentalEnableV2v3: string;
+  discovery: string;
+  discoveryFallback: string;
+  discoveryProxy: string;
+  discoverySrv: string;
+  discoverySrvName: string;
+  proxy: string;
+  proxyFailureWaitMs: number;
+  proxyRefreshIntervalMs: number;
+  proxyDialTimeoutMs: number;
+  proxyWriteTimeoutMs: number;
+  proxyReadTimeoutMs: number;
 }
 
 export const DEFAULT_NAME = 'default';
@@ -78,6 +122,12 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 /** etcd's default backend quota when --quota-backend-bytes is 0. */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 export const MAX_QUOTA_BYTES = 8 * 1024 * 1024 * 1024;
+export const MAX_UINT32 = 4294967295;
+/** --log-outputs values with a meaning of their own; anything else is a file path. */
+export const DEFAULT_LOG_OUTPUT = 'default';
+export const JOURNAL_LOG_OUTPUT = 'systemd/journal';
+export const STDERR_LOG_OUTPUT = 'stderr';
+export const STDOUT_LOG_OUTPUT = 'stdout';
 
 function emptySecurity(): TransportSecurity {
   return {
@@ -134,6 +184,34 @@ export function defaultConfig(): EtcdConfig {
     clientSecurity: emptySecurity(),
     peerSecurity: emptySecurity(),
     cipherSuites: [],
+    initialElectionTickAdvance: true,
+    maxConcurrentStreams: MAX_UINT32,
+    cors: ['*'],
+    hostWhitelist: ['*'],
+    metrics: 'basic',
+    logOutputs: [DEFAULT_LOG_OUTPUT],
+    debug: false,
+    logPackageLevels: '',
+    enablePprof: false,
+    experimentalBackendBboltFreelistType: 'array',
+    experimentalPeerSkipClientSanVerification: false,
+    experimentalEnableLeaseCheckpoint: false,
+    experimentalCompactionBatchLimit: 1000,
+    experimentalWatchProgressNotifyIntervalMs: 10 * 60_000,
+    experimentalWarningApplyDurationMs: 100,
+    enableV2: false,
+    experimentalEnableV2v3: '',
+    discovery: '',
+    discoveryFallback: 'proxy',
+    discoveryProxy: '',
+    discoverySrv: '',
+    discoverySrvName: '',
+    proxy: 'off',
+    proxyFailureWaitMs: 5000,
+    proxyRefreshIntervalMs: 30000,
+    proxyDialTimeoutMs: 1000,
+    proxyWriteTimeoutMs: 5000,
+    proxyReadTimeoutMs: 0,
   };
 }
 
@@ -227,6 +305,8 @@ export function validateConfig(cfg: EtcdConfig): void {
   if (cfg.logger !== 'zap' && cfg.logger !== 'capnslog') {
     throw new ConfigError(`unknown logger option "${cfg.logger}"`);
   }
+  validateLogOutputs(cfg);
+  refuseUnsupported(cfg);
   if (cfg.quotaBackendBytes < 0) throw new ConfigError('--quota-backend-bytes must be >= 0');
   corruptCheckTimeMs(cfg);
   keepaliveOf(cfg);
@@ -291,4 +371,82 @@ export function corruptCheckTimeMs(cfg: EtcdConfig): number {
   } catch {
     throw new ConfigError(`invalid value "${cfg.experimentalCorruptCheckTime}" for flag -experimental-corrupt-check-time: parse error`);
   }
+}
+
+/** etcd's checks of --log-outputs (setupLogging), before any output is opened. */
+function validateLogOutputs(cfg: EtcdConfig): void {
+  const outs = cfg.logOutputs;
+  if (cfg.logger === 'capnslog') {
+    if (outs.length !== 1) {
+      throw new ConfigError(`--logger=capnslog supports only 1 value in '--log-outputs', got ${goQuoteList(outs)}`);
+    }
+    const o = outs[0]!;
+    if (o !== DEFAULT_LOG_OUTPUT && o !== STDERR_LOG_OUTPUT && o !== STDOUT_LOG_OUTPUT) {
+      throw new ConfigError(`unknown log-output "${o}" (only supports "default", "stderr", "stdout")`);
+    }
+    return;
+  }
+  if (outs.length > 1) {
+    if (outs.includes(DEFAULT_LOG_OUTPUT)) throw new ConfigError('multi logoutput for "default" is not supported yet');
+    if (outs.includes(JOURNAL_LOG_OUTPUT)) {
+      throw new ConfigError(
+        `running with systemd/journal but other '--log-outputs' values (${goQuoteList(outs)}) are configured with 'default'; override 'default' value with something else`,
+      );
+    }
+  }
+}
+
+/** Go's %q of a []string: ["a" "b"]. */
+function goQuoteList(xs: string[]): string {
+  return `[${xs.map((x) => JSON.stringify(x)).join(' ')}]`;
+}
+
+/**
+ * tsetcd has no v2 API, no discovery service client and no proxy mode: a configuration that asks
+ * for one of them is refused rather than silently started as something else.
+ */
+function refuseUnsupported(cfg: EtcdConfig): void {
+  if (cfg.enableV2) throw new ConfigError('--enable-v2=true: the v2 API is not supported by tsetcd');
+  if (cfg.experimentalEnableV2v3 !== '') {
+    throw new ConfigError(`--experimental-enable-v2v3=${cfg.experimentalEnableV2v3}: the v2 API is not supported by tsetcd`);
+  }
+  const discovery: [string, string][] = [
+    ['discovery', cfg.discovery],
+    ['discovery-srv', cfg.discoverySrv],
+    ['discovery-srv-name', cfg.discoverySrvName],
+    ['discovery-proxy', cfg.discoveryProxy],
+  ];
+  for (const [flag, v] of discovery) {
+    if (v !== '') {
+      throw new ConfigError(`--${flag}=${v}: discovery is not supported by tsetcd; bootstrap with --initial-cluster instead`);
+    }
+  }
+  if (cfg.proxy !== 'off') throw new ConfigError(`--proxy=${cfg.proxy}: proxy mode is not supported by tsetcd`);
+}
+
+/** The flags tsetcd accepts for compatibility but does not act on, as warnings for the log. */
+export function ignoredFlagWarnings(cfg: EtcdConfig): string[] {
+  const out: string[] = [];
+  if (cfg.debug) {
+    out.push("Deprecated '--debug' flag is set to true (use '--log-level=debug' instead");
+    if (cfg.logLevel !== 'debug') {
+      out.push(`Deprecated '--debug' flag is set to true with inconsistent '--log-level=${cfg.logLevel}' flag`);
+    }
+  }
+  if (cfg.logPackageLevels !== '') {
+    out.push(`Deprecated '--log-package-levels=${cfg.logPackageLevels}' flag is set; tsetcd ignores it`);
+  }
+  if (cfg.enablePprof) out.push('--enable-pprof is set; tsetcd has no pprof endpoints and ignores it');
+  if (cfg.experimentalBackendBboltFreelistType !== 'array') {
+    out.push(
+      `--experimental-backend-bbolt-freelist-type=${cfg.experimentalBackendBboltFreelistType} is set; tsetcd's backend is not bbolt and ignores it`,
+    );
+  }
+  if (cfg.experimentalPeerSkipClientSanVerification) {
+    out.push('--experimental-peer-skip-client-san-verification is set; tsetcd ignores it and still verifies the SANs of peer client certificates');
+  }
+  if (cfg.metrics !== 'basic' && cfg.metrics !== 'extensive') {
+    out.push(`unknown --metrics value "${cfg.metrics}"; serving basic metrics`);
+  }
+  return out;
 }

@@ -2,7 +2,6 @@
 // data dir, server bootstrap, peer transport and listener, client listener — and a clean close.
 // The order follows etcd's: configure listeners, bootstrap the server, serve peers, start the
 // server, serve clients.
-import pino from 'pino';
 import type { ServerLogger, ServerConfig } from '../server/config.js';
 import { defaultServerConfig } from '../server/config.js';
 import { EtcdServer } from '../server/server.js';
@@ -12,12 +11,15 @@ import type { EtcdServerApi } from '../api/types.js';
 import { configureSecurity, type Security } from './tls.js';
 import type { MetricsListener } from '../server/metricsHttp.js';
 import { grpcMetricsOf, serveMetricsUrls } from './metrics.js';
+import { createEtcdMetrics } from '../server/metrics.js';
+import { newLogger } from './logging.js';
 import {
   type EtcdConfig,
   effectiveDataDir,
   corruptCheckTimeMs,
   keepaliveOf,
   effectiveInitialCluster,
+  ignoredFlagWarnings,
   parseCompactionRetention,
   parseInitialCluster,
   urlString,
@@ -55,20 +57,21 @@ export interface StartOptions {
   server?: Partial<ServerConfig>;
 }
 
-/** A pino logger writing etcd-style JSON lines (level, ts, msg) to stderr, as etcd's zap does. */
-export function newLogger(level: string): ServerLogger {
-  const lvl = level === 'panic' || level === 'fatal' ? 'fatal' : level;
-  const lg = pino(
-    {
-      level: lvl,
-      base: null,
-      messageKey: 'msg',
-      timestamp: () => `,"ts":"${new Date().toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    pino.destination({ dest: 2, sync: false }),
-  );
-  return lg as unknown as ServerLogger;
+/** etcd's floor for --experimental-watch-progress-notify-interval. */
+const MIN_WATCH_PROGRESS_MS = 100;
+
+/**
+ * The watch progress interval the API serves with: etcd keeps its 10-minute default for a value
+ * <= 0 and raises anything below 100 ms to 100 ms (with a warning).
+ */
+export function watchProgressIntervalMs(cfg: EtcdConfig, lg?: ServerLogger): number {
+  const v = cfg.experimentalWatchProgressNotifyIntervalMs;
+  if (v <= 0) return 10 * 60_000;
+  if (v < MIN_WATCH_PROGRESS_MS) {
+    lg?.warn({ 'min-watch-progress-notify-interval': `${MIN_WATCH_PROGRESS_MS}ms` }, 'adjusting watch progress notify interval to minimum period');
+    return MIN_WATCH_PROGRESS_MS;
+  }
+  return v;
 }
 
 /** The server configuration derived from the flags (etcd's embed -> config.ServerConfig). */
@@ -105,6 +108,13 @@ export function serverConfigFrom(cfg: EtcdConfig, lg: ServerLogger, over: Partia
     authToken: cfg.authToken,
     bcryptCost: cfg.bcryptCost,
     authTokenTtlMs: cfg.authTokenTtl * 1000,
+    initialElectionTickAdvance: cfg.initialElectionTickAdvance,
+    enableLeaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint,
+    // etcd's store falls back to its default for 0; a negative limit would never finish a batch.
+    compactionBatchLimit: cfg.experimentalCompactionBatchLimit > 0 ? cfg.experimentalCompactionBatchLimit : 1000,
+    warningApplyDurationMs: cfg.experimentalWarningApplyDurationMs,
+    // --metrics=extensive adds grpc_server_handling_seconds (registered when the metrics are created).
+    ...(cfg.metrics === 'extensive' ? { metrics: createEtcdMetrics({ extensive: true }) } : {}),
     logger: lg,
     ...over,
   });
@@ -114,11 +124,12 @@ export function serverConfigFrom(cfg: EtcdConfig, lg: ServerLogger, over: Partia
  * Serves the client API on every --listen-client-urls address (gRPC and HTTP on one port each).
  * The server satisfies the API layer's EtcdServerApi contract structurally.
  */
-export const serveClients: ServeClients = async (server, cfg, _lg, tls) => {
+export const serveClients: ServeClients = async (server, cfg, lg, tls) => {
   const api: EtcdServerApi = server;
   const started: ApiServer[] = [];
   const urls: string[] = [];
   const grpcMetrics = grpcMetricsOf(server);
+  const progressMs = watchProgressIntervalMs(cfg, lg);
   try {
     for (const u of cfg.listenClientUrls) {
       const a = new ApiServer(api, {
@@ -130,6 +141,10 @@ export const serveClients: ServeClients = async (server, cfg, _lg, tls) => {
         tls: u.protocol === 'https:' ? tls : undefined,
         metrics: server.metrics.registry,
         grpcMetrics,
+        watchProgressNotifyIntervalMs: progressMs,
+        maxConcurrentStreams: cfg.maxConcurrentStreams,
+        cors: cfg.cors,
+        hostWhitelist: cfg.hostWhitelist,
       });
       await a.start();
       started.push(a);
@@ -157,7 +172,8 @@ function textLogger(lg: ServerLogger) {
 }
 
 export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promise<Etcd> {
-  const lg = opts.logger ?? newLogger(cfg.logLevel);
+  const lg = opts.logger ?? newLogger({ level: cfg.logLevel, outputs: cfg.logOutputs, debug: cfg.debug });
+  for (const w of ignoredFlagWarnings(cfg)) lg.warn({}, w);
   const scfg = serverConfigFrom(cfg, lg, opts.server);
   lg.info(
     {
@@ -170,6 +186,10 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
       'initial-cluster': effectiveInitialCluster(cfg),
       'initial-cluster-state': cfg.initialClusterState,
       'force-new-cluster': scfg.forceNewCluster === true,
+      'initial-election-tick-advance': cfg.initialElectionTickAdvance,
+      'max-concurrent-streams': cfg.maxConcurrentStreams,
+      cors: cfg.cors,
+      'host-whitelist': cfg.hostWhitelist,
     },
     'starting an etcd server',
   );
@@ -227,6 +247,12 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
       await server.stop();
       for (const ps of peerServers) await ps.stop().catch(() => {});
       lg.info({ name: cfg.name }, 'closed etcd server');
+      // Log lines to files and pipes are written asynchronously: hand them over before returning.
+      await new Promise<void>((resolve) => {
+        const f = (lg as { flush?: (cb: () => void) => void }).flush;
+        if (typeof f === 'function') f.call(lg, () => resolve());
+        else resolve();
+      });
     })();
     return closing;
   };

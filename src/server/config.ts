@@ -65,6 +65,14 @@ export interface ServerConfig {
   metrics?: EtcdMetrics;
   /** TLS options for dialing other members' https peer URLs (lease forwarding, HashKV). */
   peerTls?: SecureClientSessionOptions;
+  /** --initial-election-tick-advance: fast-forward the first election of several members; absent: true. */
+  initialElectionTickAdvance?: boolean;
+  /** --experimental-enable-lease-checkpoint: the leader proposes remaining TTLs; absent: false (etcd 3.4). */
+  enableLeaseCheckpoint?: boolean;
+  /** --experimental-compaction-batch-limit: revisions deleted per compaction batch; absent: 1000. */
+  compactionBatchLimit?: number;
+  /** --experimental-warning-apply-duration in ms: slower applies are logged and counted; absent: 100. */
+  warningApplyDurationMs?: number;
 }
 
 export function defaultServerConfig(overrides: Partial<ServerConfig> & Pick<ServerConfig, 'dataDir'>): ServerConfig {

@@ -93,7 +93,7 @@ import { applyMembershipConfChange } from './membership/confChange.js';
 import * as reconfig from './membership/reconfig.js';
 import { servePromoteHttp } from './membership/promoteHttp.js';
 import { createEtcdMetrics, type EtcdMetrics } from './metrics.js';
-import { ApplyMetrics, installServerCollectors } from './serverMetrics.js';
+import { ApplyMetrics, goDurationOf, installServerCollectors } from './serverMetrics.js';
 import type { RaftCluster } from './membership/cluster.js';
 import { RaftNode } from './raftNode.js';
 import { ReadIndexBatcher } from './readIndex.js';
@@ -192,18 +192,26 @@ export class EtcdServer implements LeaseLocal {
     this.idGen = new IdGenerator(this.id);
     this.quotaBytes = cfg.quotaBackendBytes > 0 ? cfg.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
     this.metrics = cfg.metrics ?? createEtcdMetrics();
-    this.applyMetrics = new ApplyMetrics(this.metrics);
+    this.applyMetrics = new ApplyMetrics(this.metrics, cfg.warningApplyDurationMs ?? 100, (op, ms, limitMs) =>
+      this.lg.warn({ took: goDurationOf(ms), 'expected-duration': goDurationOf(limitMs), prefix: '', request: op }, 'apply request took too long'),
+    );
 
     this.lessor = new Lessor(this.backend.batchTx, {
       minLeaseTtl: minLeaseTtl(cfg.electionMs, cfg.heartbeatMs),
       metrics: this.metrics.lease,
       log: (level, msg) => (level === 'warn' ? this.lg.warn({}, msg) : level === 'error' ? this.lg.error({}, msg) : this.lg.debug({}, msg)),
     });
-    this.kv = new WatchableStore(this.backend, this.lessor, { log: (msg) => this.lg.info({}, msg) });
+    this.kv = new WatchableStore(this.backend, this.lessor, {
+      log: (msg) => this.lg.info({}, msg),
+      compactionBatchLimit: cfg.compactionBatchLimit,
+    });
     this.lessor.setRangeDeleter(() => this.kv.write());
-    this.lessor.setCheckpointer((cps) =>
-      this.internal(() => this.propose({ leaseCheckpoint: { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: c.remainingTtl })) } })),
-    );
+    // As etcd 3.4: remaining TTLs are checkpointed only with --experimental-enable-lease-checkpoint.
+    if (cfg.enableLeaseCheckpoint === true) {
+      this.lessor.setCheckpointer((cps) =>
+        this.internal(() => this.propose({ leaseCheckpoint: { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: c.remainingTtl })) } })),
+      );
+    }
     this.alarms = new AlarmStore(this.backend);
     this.applier = new Applier(this.kv, this.lessor, this.alarms, this.cluster, this);
     this.auth = this.newAuthGate();
@@ -288,7 +296,8 @@ export class EtcdServer implements LeaseLocal {
     // it campaigns once the membership entries are applied (see afterApply).
     this.fastCampaign = this.cluster.memberList().length <= 1;
     if (this.fastCampaign) this.maybeCampaign();
-    else void this.advanceTicksOnPeers();
+    else if (this.cfg.initialElectionTickAdvance !== false) void this.advanceTicksOnPeers();
+    else this.lg.info({ 'election-ticks': electionTicks(this.cfg) }, 'skipping initial election tick advance');
     void this.publish();
     this.lg.info(
       { 'local-member-id': this.id.toString(16), 'cluster-id': this.clusterId.toString(16) },

@@ -16,8 +16,18 @@ export interface ServerPrivates {
   quotaBytes(): number;
 }
 
-/** etcd logs (and counts as slow) an apply that takes longer than this (--warning-apply-duration). */
-const SLOW_APPLY_SECONDS = 0.1;
+/** etcd logs (and counts as slow) an apply that takes longer than this (--experimental-warning-apply-duration). */
+const DEFAULT_SLOW_APPLY_MS = 100;
+
+/** A duration as Go's time.Duration String() writes it (the unit etcd's log fields use). */
+export function goDurationOf(ms: number): string {
+  if (ms === 0) return '0s';
+  const trim = (x: number) => String(Number(x.toFixed(6)));
+  if (ms < 0.001) return `${trim(ms * 1e6)}ns`;
+  if (ms < 1) return `${trim(ms * 1e3)}µs`;
+  if (ms < 1000) return `${trim(ms)}ms`;
+  return `${trim(ms / 1000)}s`;
+}
 
 /** Registers the scrape-time collectors of `s` into `m`. */
 export function installServerCollectors(s: EtcdServer, m: EtcdMetrics, p: ServerPrivates): void {
@@ -103,7 +113,16 @@ function opOf(r: InternalRaftRequest): string {
 export class ApplyMetrics {
   private readonly byOp = new Map<string, [ok: HistogramMetric, failed: HistogramMetric]>();
 
-  constructor(private readonly m: EtcdMetrics) {}
+  private readonly slowSeconds: number;
+
+  /** `onSlow` hears of each apply slower than `slowMs` (etcd's "apply request took too long"). */
+  constructor(
+    private readonly m: EtcdMetrics,
+    private readonly slowMs = DEFAULT_SLOW_APPLY_MS,
+    private readonly onSlow?: (op: string, ms: number, slowMs: number) => void,
+  ) {
+    this.slowSeconds = slowMs / 1000;
+  }
 
   observe(req: InternalRaftRequest, res: ApplyResult, seconds: number): void {
     const op = opOf(req);
@@ -116,6 +135,9 @@ export class ApplyMetrics {
     // A compacted revision is the caller's mistake, not a failed apply (as etcd counts it).
     const ok = res.err === null || res.err === ErrCompacted;
     h[ok ? 0 : 1].observe(seconds);
-    if (seconds > SLOW_APPLY_SECONDS) this.m.server.slowApplies.inc();
+    if (seconds > this.slowSeconds) {
+      this.m.server.slowApplies.inc();
+      this.onSlow?.(op, seconds * 1000, this.slowMs);
+    }
   }
 }

@@ -5,7 +5,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import { defaultConfig } from '../../src/embed/config.js';
 import { type Etcd, serveClients, startEtcd } from '../../src/embed/etcd.js';
@@ -13,6 +12,7 @@ import { codecOf } from '../../src/api/proto/schema.js';
 import type { PutRequest, RangeRequest, TxnRequest } from '../../src/api/types.js';
 import { silentLogger } from '../../src/server/config.js';
 import { frame, rawGrpc } from './helpers.js';
+import { freePort } from '../support/cluster.js';
 
 const METHODS = [
   '/etcdserverpb.KV/Range',
@@ -32,17 +32,6 @@ const METHODS = [
 let etcd: Etcd;
 let port: number;
 let dir: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 before(async () => {
   dir = fs.mkdtempSync(os.tmpdir() + '/tsetcd-fuzz-');

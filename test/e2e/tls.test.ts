@@ -7,17 +7,15 @@
 // E2E_SERVER=etcd runs the same checks against real etcd.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { ETCD_BIN, etcdctl, freePort, parseJsonExact, SERVER, waitUntil } from '../support/cluster.js';
+import { etcdctl, freePort, parseJsonExact, waitUntil } from '../support/cluster.js';
+import { ServerProcess } from '../support/serverProcess.js';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const TSETCD_BIN = path.join(REPO_ROOT, 'bin', 'tsetcd');
 
 const OPENSSL = spawnSync('openssl', ['version']).status === 0;
 const NO_OPENSSL = OPENSSL ? false : 'openssl is not installed: cannot generate test certificates';
@@ -60,50 +58,20 @@ before(() => {
 });
 
 after(async () => {
-  await Promise.all([...members].map((m) => m.stop()));
+  await ServerProcess.stopAll();
   if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
 });
 
 // ---- members -------------------------------------------------------------------------------------
 
-const members = new Set<Member>();
-
-class Member {
-  log = '';
-  private proc: ChildProcess | null = null;
-  exited: Promise<number | null> = Promise.resolve(null);
-
+class Member extends ServerProcess {
   constructor(
     readonly name: string,
     readonly clientPort: number,
     readonly peerPort: number,
     readonly dataDir: string,
-  ) {}
-
-  start(args: string[]): void {
-    const [bin, argv] = SERVER === 'etcd' ? [ETCD_BIN, args] : [process.execPath, [TSETCD_BIN, ...args]];
-    const p = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = p;
-    members.add(this);
-    const add = (b: Buffer) => (this.log += b.toString());
-    p.stdout!.on('data', add);
-    p.stderr!.on('data', add);
-    this.exited = new Promise((resolve) =>
-      p.on('close', (code) => {
-        this.proc = null;
-        members.delete(this);
-        resolve(code);
-      }),
-    );
-  }
-
-  get running(): boolean {
-    return this.proc !== null;
-  }
-
-  async stop(): Promise<void> {
-    this.proc?.kill('SIGKILL');
-    await this.exited;
+  ) {
+    super();
   }
 }
 

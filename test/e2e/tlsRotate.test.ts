@@ -6,51 +6,38 @@
 // E2E_SERVER=etcd runs the same checks against real etcd.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { ETCD_BIN, etcdctl, freePort, SERVER, waitUntil } from '../support/cluster.js';
-import { CertDir, CLIENT_EXT, NO_OPENSSL, SERVER_EXT } from '../support/certs.js';
+import { etcdctl, freePort, waitUntil } from '../support/cluster.js';
+import { ServerProcess } from '../support/serverProcess.js';
+import { type CertDir, CLIENT_EXT, commonCerts, NO_OPENSSL } from '../support/certs.js';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const TSETCD_BIN = path.join(REPO_ROOT, 'bin', 'tsetcd');
 
 let certs: CertDir;
 const f = (n: string) => certs.path(n);
 
 before(() => {
   if (NO_OPENSSL) return;
-  certs = new CertDir('tsetcd-tls-rotate-');
-  certs.ca('ca', '/CN=test CA');
-  certs.issue('server', '/CN=member', 'ca', SERVER_EXT);
-  certs.issue('server2', '/CN=member2', 'ca', SERVER_EXT);
-  certs.issue('client', '/CN=root', 'ca', CLIENT_EXT);
-  certs.issue('revoked', '/CN=root', 'ca', CLIENT_EXT);
-  certs.issue('peer', '/CN=member', 'ca', CLIENT_EXT);
+  certs = commonCerts('tsetcd-tls-rotate-');
   certs.issue('revoked-peer', '/CN=member', 'ca', CLIENT_EXT);
 });
 
-const running = new Set<Member>();
-
 after(async () => {
-  await Promise.all([...running].map((m) => m.stop()));
+  await ServerProcess.stopAll();
   certs?.remove();
 });
 
-class Member {
-  log = '';
-  private proc: ChildProcess | null = null;
-  exited: Promise<number | null> = Promise.resolve(null);
+class Member extends ServerProcess {
   readonly dataDir: string;
 
   constructor(
     readonly clientPort: number,
     readonly peerPort: number,
   ) {
+    super();
     this.dataDir = fs.mkdtempSync(path.join(certs.dir, 'member-'));
   }
 
@@ -75,32 +62,6 @@ class Member {
 
   get clientUrl(): string {
     return `https://127.0.0.1:${this.clientPort}`;
-  }
-
-  start(args: string[], env: NodeJS.ProcessEnv = {}): void {
-    const [bin, argv] = SERVER === 'etcd' ? [ETCD_BIN, args] : [process.execPath, [TSETCD_BIN, ...args]];
-    const p = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    this.proc = p;
-    running.add(this);
-    const add = (b: Buffer) => (this.log += b.toString());
-    p.stdout!.on('data', add);
-    p.stderr!.on('data', add);
-    this.exited = new Promise((resolve) =>
-      p.on('close', (code) => {
-        this.proc = null;
-        running.delete(this);
-        resolve(code);
-      }),
-    );
-  }
-
-  get running(): boolean {
-    return this.proc !== null;
-  }
-
-  async stop(): Promise<void> {
-    this.proc?.kill('SIGKILL');
-    await this.exited;
   }
 
   /** Log lines saying a connection was rejected for `reason`. */

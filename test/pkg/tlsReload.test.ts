@@ -16,20 +16,14 @@ import { type TlsInfo, TlsSource } from '../../src/pkg/tls.js';
 import { http2CipherProblem, opensslCiphers, unknownCipherSuite } from '../../src/pkg/tlsCiphers.js';
 import { identityAllowed, revocationReason } from '../../src/pkg/tlsCheck.js';
 import { SecureListener } from '../../src/pkg/tlsListener.js';
-import { CertDir, CLIENT_EXT, NO_OPENSSL, SERVER_EXT } from '../support/certs.js';
+import { type CertDir, CLIENT_EXT, commonCerts, NO_OPENSSL } from '../support/certs.js';
 
 let certs: CertDir;
 const f = (n: string) => certs.path(n);
 
 before(() => {
   if (NO_OPENSSL) return;
-  certs = new CertDir('tsetcd-tls-reload-');
-  certs.ca('ca', '/CN=test CA');
-  certs.issue('server', '/CN=member', 'ca', SERVER_EXT);
-  certs.issue('server2', '/CN=member2', 'ca', SERVER_EXT);
-  certs.issue('client', '/CN=root', 'ca', CLIENT_EXT);
-  certs.issue('revoked', '/CN=root', 'ca', CLIENT_EXT);
-  certs.issue('peer', '/CN=member', 'ca', CLIENT_EXT);
+  certs = commonCerts('tsetcd-tls-reload-');
   certs.issue('wild', '/CN=wild', 'ca', ['subjectAltName=DNS:*.example.com,IP:10.0.0.1', ...CLIENT_EXT]);
 });
 

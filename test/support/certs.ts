@@ -84,3 +84,19 @@ export class CertDir {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The set the TLS tests share: CA `ca`, member certificates `server` (CN member) and `server2`
+ * (CN member2), client certificates `client` and `revoked` (CN root), and `peer` (CN member,
+ * client-only). Tests issue their extras on the returned directory.
+ */
+export function commonCerts(prefix: string): CertDir {
+  const certs = new CertDir(prefix);
+  certs.ca('ca', '/CN=test CA');
+  certs.issue('server', '/CN=member', 'ca', SERVER_EXT);
+  certs.issue('server2', '/CN=member2', 'ca', SERVER_EXT);
+  certs.issue('client', '/CN=root', 'ca', CLIENT_EXT);
+  certs.issue('revoked', '/CN=root', 'ca', CLIENT_EXT);
+  certs.issue('peer', '/CN=member', 'ca', CLIENT_EXT);
+  return certs;
+}

@@ -4,6 +4,8 @@
 // carry clientv3's require-leader metadata (`hasleader: true`).
 
 import * as grpc from '@grpc/grpc-js';
+import { ApiServer } from '../../../src/api/apiServer.js';
+import type { EtcdServerApi } from '../../../src/api/types.js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -152,4 +154,19 @@ function prefixEnd(prefix: string): Buffer {
 /** Events received so far, as "key=value" strings. */
 export function events(s: RecordingStream): string[] {
   return s.responses.flatMap((r) => (r.events ?? []).map((e: any) => `${e.kv.key.toString()}=${e.kv.value.toString()}`));
+}
+
+/** An ApiServer over `server` on a free port, with clients for it; stop() closes both. */
+export async function serveWithClients(server: EtcdServerApi): Promise<{ api: ApiServer; c: Clients; stop(): Promise<void> }> {
+  const api = new ApiServer(server, { port: 0, stopGraceMs: 200 });
+  await api.start();
+  const c = clients(`127.0.0.1:${api.port}`);
+  return {
+    api,
+    c,
+    stop: async () => {
+      c.close();
+      await api.stop();
+    },
+  };
 }

@@ -5,28 +5,25 @@
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ApiServer } from '../../../src/api/apiServer.js';
+import type { ApiServer } from '../../../src/api/apiServer.js';
 import { Code } from '../../../src/api/errors.js';
 import { ServingStatus } from '../../../src/api/v3rpc/health.js';
 import { FakeServer, MEMBER_ID } from '../fakeServer.js';
 import { frame, rawGrpc } from '../helpers.js';
-import { clients, failure, metadata, RecordingStream, unary, type Clients } from './grpcClients.js';
+import { failure, metadata, RecordingStream, serveWithClients, unary, type Clients } from './grpcClients.js';
 
 let fake: FakeServer;
 let api: ApiServer;
 let c: Clients;
 
+let stop: () => Promise<void>;
+
 before(async () => {
   fake = new FakeServer();
-  api = new ApiServer(fake, { port: 0, stopGraceMs: 200 });
-  await api.start();
-  c = clients(`127.0.0.1:${api.port}`);
+  ({ api, c, stop } = await serveWithClients(fake));
 });
 
-after(async () => {
-  c.close();
-  await api.stop();
-});
+after(() => stop());
 
 beforeEach(() => {
   fake.leader = MEMBER_ID;

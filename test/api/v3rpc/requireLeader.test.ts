@@ -6,12 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ApiServer } from '../../../src/api/apiServer.js';
+import type { ApiServer } from '../../../src/api/apiServer.js';
 import { Code, ErrGRPCNoLeader, type GrpcError } from '../../../src/api/errors.js';
 import type { StreamCall } from '../../../src/api/grpc/server.js';
 import { LeaderMonitor, MAX_NO_LEADER_COUNT, requiresLeader } from '../../../src/api/v3rpc/interceptors.js';
 import { FakeServer, MEMBER_ID } from '../fakeServer.js';
-import { clients, events, failure, openWatch, RecordingStream, metadata, unary, type Clients } from './grpcClients.js';
+import { events, failure, metadata, openWatch, RecordingStream, serveWithClients, unary, type Clients } from './grpcClients.js';
 
 const PERIOD_MS = 40;
 const NO_LEADER = { code: Code.UNAVAILABLE, details: 'etcdserver: no leader' };
@@ -30,17 +30,14 @@ let fake: LeaderFake;
 let api: ApiServer;
 let c: Clients;
 
+let stop: () => Promise<void>;
+
 before(async () => {
   fake = new LeaderFake();
-  api = new ApiServer(fake, { port: 0, stopGraceMs: 200 });
-  await api.start();
-  c = clients(`127.0.0.1:${api.port}`);
+  ({ api, c, stop } = await serveWithClients(fake));
 });
 
-after(async () => {
-  c.close();
-  await api.stop();
-});
+after(() => stop());
 
 beforeEach(() => {
   fake.leader = MEMBER_ID;
