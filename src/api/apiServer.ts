@@ -62,6 +62,8 @@ export interface ApiServerOptions {
   cors?: readonly string[];
   /** etcd --host-whitelist: Host names accepted over plaintext HTTP (default ["*"]: any). */
   hostWhitelist?: readonly string[];
+  /** etcd --enable-grpc-gateway: serve the JSON gateway under /v3/ (default true). */
+  gateway?: boolean;
 }
 
 export class ApiServer {
@@ -71,7 +73,7 @@ export class ApiServer {
   private readonly h1: http.Server;
   private readonly listener: ClientListener;
   private readonly opts: Required<
-    Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive' | 'maxConcurrentStreams' | 'cors' | 'hostWhitelist'>
+    Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive' | 'maxConcurrentStreams' | 'cors' | 'hostWhitelist' | 'gateway'>
   > & { metrics?: MetricsSource };
   /** Cancels require-leader streams once the member has lost its leader (undefined: no leader info). */
   private readonly leaderMonitor: LeaderMonitor | undefined;
@@ -105,6 +107,7 @@ export class ApiServer {
       cors: opts.cors,
       hostWhitelist: opts.hostWhitelist,
       secure: opts.tls !== undefined,
+      gateway: opts.gateway,
     });
     this.h1 = http.createServer((req, res) => this.serveHttp(fromHttp1(req, res)));
     this.listener = new ClientListener((socket) => this.grpc.handleConnection(socket), this.h1, opts.tls);

@@ -34,6 +34,8 @@ interface FlagDef {
   defaultText?: string;
   /** The accepted values of a 'choice' flag. */
   choices?: string[];
+  /** Accepted but left out of --help, as etcd leaves it out of its usage text. */
+  hidden?: boolean;
 }
 
 function def<K extends keyof EtcdConfig>(
@@ -41,7 +43,7 @@ function def<K extends keyof EtcdConfig>(
   kind: Kind,
   key: K,
   help: string,
-  extra: Partial<Pick<FlagDef, 'defaultText' | 'choices'>> = {},
+  extra: Partial<Pick<FlagDef, 'defaultText' | 'choices' | 'hidden'>> = {},
 ): FlagDef {
   return {
     name,
@@ -121,6 +123,8 @@ export const FLAGS: FlagDef[] = [
   def('logger', 'string', 'logger', "Currently only supports 'zap' for structured logging."),
   def('log-level', 'string', 'logLevel', 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.'),
   def('log-outputs', 'set', 'logOutputs', "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets."),
+  def('log-output', 'set', 'logOutputs', "[TO BE DEPRECATED IN v3.5] use '--log-outputs'.", { hidden: true }),
+  def('enable-grpc-gateway', 'bool', 'enableGrpcGateway', 'Enable GRPC gateway.', { hidden: true }),
   def('debug', 'bool', 'debug', "Enable debug-level logging for etcd. [WARN] Will be deprecated in v3.5. Use '--log-level=debug' instead."),
   def('log-package-levels', 'string', 'logPackageLevels', "Specify a particular log level for each etcd package (eg: 'etcdmain=CRITICAL,etcdserver=DEBUG'). (tsetcd: ignored.)"),
   def('enable-pprof', 'bool', 'enablePprof', 'Enable runtime profiling data via HTTP server. Address is at client URL + "/debug/pprof/" (tsetcd: ignored.)'),
@@ -395,7 +399,7 @@ export function usage(): string {
   const d = defaultConfig();
   const lines = ['Usage:', '', '  tsetcd [flags]', '    Start a tsetcd server.', '', 'Flags:'];
   lines.push('  --config-file', '      Path to the server configuration file.');
-  for (const f of FLAGS) lines.push(`  --${f.name}`, `      ${f.help} (default '${shownDefault(f, d)}')`);
+  for (const f of FLAGS) if (!f.hidden) lines.push(`  --${f.name}`, `      ${f.help} (default '${shownDefault(f, d)}')`);
   lines.push('  --version', '      Print the version and exit.', '  --help', '      Show this help.');
   return lines.join('\n') + '\n';
 }

@@ -79,6 +79,8 @@ export interface EtcdConfig {
   metrics: string;
   /** --log-outputs: 'default' (stderr), 'stderr', 'stdout' or file paths (unique, sorted). */
   logOutputs: string[];
+  /** --enable-grpc-gateway (hidden in etcd's usage): the JSON gateway under /v3/ (default true). */
+  enableGrpcGateway: boolean;
   /** --debug (deprecated in etcd 3.5): debug-level logging. */
   debug: boolean;
   /** --log-package-levels: capnslog's per-package levels; accepted and ignored. */
@@ -190,6 +192,7 @@ export function defaultConfig(): EtcdConfig {
     hostWhitelist: ['*'],
     metrics: 'basic',
     logOutputs: [DEFAULT_LOG_OUTPUT],
+    enableGrpcGateway: true,
     debug: false,
     logPackageLevels: '',
     enablePprof: false,

@@ -145,6 +145,7 @@ export const serveClients: ServeClients = async (server, cfg, lg, tls) => {
         maxConcurrentStreams: cfg.maxConcurrentStreams,
         cors: cfg.cors,
         hostWhitelist: cfg.hostWhitelist,
+        gateway: cfg.enableGrpcGateway,
       });
       await a.start();
       started.push(a);

@@ -21,6 +21,7 @@ import type { WatchRequest, WatchResponse } from '../../src/api/types.js';
 import { silentLogger, type ServerLogger } from '../../src/server/config.js';
 import { createEtcdMetrics } from '../../src/server/metrics.js';
 import { freePort } from '../support/cluster.js';
+import { startApi } from '../api/helpers.js';
 
 /** etcd 3.4.23's flags (its --help), for machines without /usr/bin/etcd. */
 const ETCD_34_FLAGS = `name data-dir wal-dir snapshot-count heartbeat-interval election-timeout
@@ -578,5 +579,28 @@ test('lease checkpoints are proposed only with --experimental-enable-lease-check
   } finally {
     await etcd.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('etcd 3.4 flags left out of its usage text: --log-output, --enable-grpc-gateway (off: /v3/ is a 404)', async () => {
+  assert.deepEqual(run(['--log-output=stdout']).config.logOutputs, ['stdout']);
+  assert.equal(run([]).config.enableGrpcGateway, true);
+  assert.equal(run(['--enable-grpc-gateway=false']).config.enableGrpcGateway, false);
+  assert.ok(!usage().includes('--enable-grpc-gateway'), 'hidden from --help, as in etcd');
+  for (const gateway of [true, false]) {
+    const { api, port } = await startApi({ gateway });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: '/v3/kv/range', method: 'POST', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ key: 'YQ==' }));
+      });
+      assert.equal(status, gateway ? 200 : 404);
+    } finally {
+      await api.stop();
+    }
   }
 });

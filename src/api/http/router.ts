@@ -34,6 +34,8 @@ export interface AccessOptions {
   hostWhitelist?: readonly string[];
   /** A TLS listener: every Host is accepted, as etcd checks it only without TLS. */
   secure?: boolean;
+  /** Serve the JSON gateway (etcd's --enable-grpc-gateway, default true); else /v3/ is a 404. */
+  gateway?: boolean;
 }
 
 /** A set of names, or null when it allows everything (empty or "*"). */
@@ -65,6 +67,7 @@ This requirement has been added to help prevent "DNS Rebinding" attacks (CVE-201
 export class HttpRouter {
   private readonly origins: ReadonlySet<string> | null;
   private readonly hosts: ReadonlySet<string> | null;
+  private readonly gatewayOn: boolean;
 
   constructor(
     private readonly server: EtcdServerApi,
@@ -74,6 +77,7 @@ export class HttpRouter {
   ) {
     this.origins = allowList(access.cors);
     this.hosts = access.secure === true ? null : allowList(access.hostWhitelist);
+    this.gatewayOn = access.gateway !== false;
   }
 
   serve(raw: HttpExchange): void {
@@ -101,7 +105,7 @@ export class HttpRouter {
     if (path === '/health' || path === '/livez' || path === '/readyz') p = serveProbe(x, this.server, path);
     else if (path === '/version') p = serveVersion(x, this.server);
     else if (path === '/metrics') p = serveMetrics(x, this.metrics);
-    else if (this.gateway.handles(path)) p = this.gateway.serve(x, path);
+    else if (this.gatewayOn && this.gateway.handles(path)) p = this.gateway.serve(x, path);
     else p = notFound(x);
     if (p !== undefined) {
       p.catch((e: unknown) => x.reply(500, { 'content-type': 'text/plain; charset=utf-8' }, `${(e as Error).message}\n`));
