@@ -77,6 +77,7 @@ export async function serveMetricsUrls(
   const l = await startMetricsListener(urls, metricsHandler(server.metrics.registry), health, {
     tls: tls?.options,
     onTlsRejected: tls?.onRejected,
+    tlsSource: tls?.source,
   });
   for (const u of l.urls()) lg.info({ address: u.href }, 'serving metrics');
   return l;

@@ -92,7 +92,7 @@ export async function configureSecurity(cfg: EtcdConfig, lg: ServerLogger): Prom
   }
   const peerSource = await TlsSource.load(peer, lg);
   if (cfg.listenPeerUrls.some(secure)) {
-    out.peerServer = { options: peerSource.serverOptions(['h2']), onRejected: rejectedLogger(lg) };
+    out.peerServer = { options: peerSource.serverOptions(['h2']), source: peerSource, onRejected: rejectedLogger(lg) };
   }
   out.peerClient = peerSource.clientOptions() as SecureClientSessionOptions;
 
@@ -126,10 +126,10 @@ export async function configureSecurity(cfg: EtcdConfig, lg: ServerLogger): Prom
     // etcd's (Go's) HTTP/2 server refuses a cipher list it cannot speak HTTP/2 with.
     const h2 = http2CipherProblem(cipherSuites);
     if (h2 !== null) throw new ConfigError(h2);
-    out.client = { options: clientSource.serverOptions(['h2', 'http/1.1']), onRejected: rejectedLogger(lg) };
+    out.client = { options: clientSource.serverOptions(['h2', 'http/1.1']), source: clientSource, onRejected: rejectedLogger(lg) };
   }
   if (secureMetrics !== undefined) {
-    out.metrics = { options: clientSource.serverOptions(['http/1.1']), onRejected: rejectedLogger(lg) };
+    out.metrics = { options: clientSource.serverOptions(['http/1.1']), source: clientSource, onRejected: rejectedLogger(lg) };
   }
   return out;
 }

@@ -5,7 +5,7 @@
 // handshake). A broken new file keeps the previous certificate and logs a warning.
 //
 //   const src = await TlsSource.load(info, logger);   // throws TlsFileError with etcd's texts
-//   const serve = src.serverOptions(['h2']);          // for SecureListener (carries src along)
+//   const serve = { options: src.serverOptions(['h2']), source: src };  // for SecureListener
 //   const dial = src.clientOptions();                 // for http2.connect: always the current files
 
 import { X509Certificate } from 'node:crypto';
@@ -194,14 +194,6 @@ async function pairVersion(info: TlsInfo): Promise<string> {
   return `${c}|${k}`;
 }
 
-/** Options built by TlsSource.serverOptions carry their source here; spreading them keeps it. */
-const SOURCE = Symbol('tsetcd.tlsSource');
-
-/** The live source behind server options, if they came from TlsSource.serverOptions. */
-export function tlsSourceOf(options: object): TlsSource | undefined {
-  return (options as { [SOURCE]?: TlsSource })[SOURCE];
-}
-
 /**
  * The live TLS state of one TlsInfo, shared by every listener and dialer using it. refresh() stats
  * the files (a cheap check, coalesced across concurrent callers) and re-reads only what changed;
@@ -305,7 +297,7 @@ export class TlsSource {
   /**
    * Options for a TLS server: the key pair, and client certificates required and verified when a
    * trusted CA is given or --client-cert-auth is set (etcd's TLSInfo.ServerConfig does the same).
-   * They carry this source, through which SecureListener reloads and checks.
+   * Give SecureListener this source with them, so that it reloads and checks through it.
    */
   serverOptions(alpn: string[]): tls.TlsOptions {
     const verify = this.info.trustedCaFile !== '' || this.info.clientCertAuth;
@@ -318,7 +310,6 @@ export class TlsSource {
     };
     if (this.ca !== undefined) opts.ca = this.ca;
     if (this.ciphers !== undefined) opts.ciphers = this.ciphers;
-    Object.defineProperty(opts, SOURCE, { value: this, enumerable: true });
     return opts;
   }
 

@@ -7,12 +7,14 @@
 
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { type TlsSource, tlsSourceOf } from './tls.js';
+import type { TlsSource } from './tls.js';
 import { checkCertSan, IDENTITY_REFUSED, identityAllowed, revocationReason } from './tlsCheck.js';
 
 export interface SecureListenOptions {
   /** Server TLS options (see serverTlsOptions). */
   options: tls.TlsOptions;
+  /** The files behind `options`, kept current: reloads, CRL and allowed-identity checks. */
+  source?: TlsSource;
   /** Called for every refused connection (failed handshake or certificate check). */
   onRejected?: (remoteAddress: string, serverName: string, reason: string) => void;
 }
@@ -43,7 +45,7 @@ export class SecureListener {
     // Certificates are verified in onSecure rather than by Node, which drops a connection with an
     // untrusted certificate without saying so; there the refusal can be reported with its reason.
     this.verify = o.options.requestCert === true && o.options.rejectUnauthorized !== false;
-    this.source = tlsSourceOf(o.options);
+    this.source = o.source;
     const current = this.source === undefined ? {} : this.source.keyPair();
     this.applied = this.source?.generation ?? 0;
     this.server = tls.createServer({

@@ -8,6 +8,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import type { TlsSource } from '../pkg/tls.js';
 import { SecureListener } from '../pkg/tlsListener.js';
 
 const gzip = promisify(zlib.gzip);
@@ -79,6 +80,8 @@ export interface MetricsListenerOptions {
   tls?: tls.SecureContextOptions & tls.TlsOptions;
   /** Called for every refused TLS connection (etcd logs "rejected connection"). */
   onTlsRejected?: (remoteAddress: string, serverName: string, reason: string) => void;
+  /** The certificate files behind `tls`, kept current (reloads, CRL checks). */
+  tlsSource?: TlsSource;
 }
 
 interface Bound {
@@ -110,7 +113,9 @@ export class MetricsListener {
         if (opts.tls === undefined) throw new Error(`TLS certificate and key are required to serve metrics on ${url.href}`);
         // An HTTP/1.1 server behind TLS: never offer h2 here, whatever the given options say.
         const options = { ...opts.tls, ALPNProtocols: ['http/1.1'] };
-        const secure = new SecureListener({ options, onRejected: opts.onTlsRejected }, (s) => server.emit('connection', s));
+        const secure = new SecureListener({ options, source: opts.tlsSource, onRejected: opts.onTlsRejected }, (s) =>
+          server.emit('connection', s),
+        );
         this.servers.push({ url, server, secure });
       } else throw new Error(`unsupported metrics URL scheme ${JSON.stringify(url.protocol)} in ${url.href} (want http or https)`);
     }

@@ -55,7 +55,7 @@ async function withFront(tlsInfo: TlsInfo, fn: (front: Front) => Promise<void>):
   const source = await TlsSource.load(tlsInfo, { warn: (fields, msg) => warned.push({ fields, msg }) });
   const rejected: string[] = [];
   const accepted: tls.TLSSocket[] = [];
-  const front = new SecureListener({ options: source.serverOptions(['h2']), onRejected: (_a, _n, why) => rejected.push(why) }, (s) => {
+  const front = new SecureListener({ options: source.serverOptions(['h2']), source, onRejected: (_a, _n, why) => rejected.push(why) }, (s) => {
     accepted.push(s);
     s.end('ok');
   });
