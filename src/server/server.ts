@@ -146,7 +146,8 @@ export class EtcdServer implements LeaseLocal {
   private readonly idGen: IdGenerator;
   private readonly compactor: Compactor;
   /** Sessions to other members' peer URLs for lease forwarding and HashKV checks. */
-  private readonly peerSessions: PeerSessions;
+  /** Sessions to other members' peer URLs (lease forwarding, HashKV, promotion forwarding). */
+  readonly peerSessions: PeerSessions;
   private readonly leaseClient: LeaseClient;
   private readonly corruption: CorruptionChecker;
   private readonly downgrades = new maintenance.Downgrades();

@@ -3,9 +3,9 @@
 // member list (GET /members on their peer listeners, cluster ID in X-Etcd-Cluster-ID), check it
 // names the same members by peer URLs, and take the running cluster's member and cluster IDs.
 // Raft then starts with no peers: the leader's log (or a snapshot) brings the membership.
-import * as http2 from 'node:http2';
 import type { SecureClientSessionOptions } from 'node:http2';
 import type { ServerLogger } from '../config.js';
+import { PeerSessions } from '../peerSessions.js';
 import { MembershipError, RaftCluster } from './cluster.js';
 import { type Member, membersFromJsonArray } from './member.js';
 
@@ -71,54 +71,17 @@ export async function getClusterFromRemotePeers(
   return null;
 }
 
-export function fetchMembers(peerUrl: string, timeoutMs: number, tls?: SecureClientSessionOptions): Promise<RemoteCluster> {
-  return new Promise<RemoteCluster>((resolve, reject) => {
-    let session: http2.ClientHttp2Session;
-    try {
-      const origin = new URL(peerUrl).origin;
-      session = origin.startsWith('https:') ? http2.connect(origin, tls ?? {}) : http2.connect(origin);
-    } catch (err) {
-      reject(err as Error);
-      return;
-    }
-    session.on('error', () => {});
-    let settled = false;
-    const finish = (f: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      session.destroy();
-      f();
-    };
-    const timer = setTimeout(() => finish(() => reject(new Error('request timed out'))), timeoutMs);
-    let req: http2.ClientHttp2Stream;
-    try {
-      req = session.request({ ':method': 'GET', ':path': MEMBERS_PATH });
-    } catch (err) {
-      finish(() => reject(err as Error));
-      return;
-    }
-    let status = 0;
-    let cid: string | undefined;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => {
-      status = Number(h[':status'] ?? 0);
-      const v = h['x-etcd-cluster-id'];
-      cid = typeof v === 'string' ? v : undefined;
-    });
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', (err) => finish(() => reject(err)));
-    req.on('close', () =>
-      finish(() => {
-        if (status !== 200) return reject(new Error(`unexpected status ${status}`));
-        if (cid === undefined || !/^[0-9a-fA-F]{1,16}$/.test(cid)) return reject(new Error(`invalid X-Etcd-Cluster-ID "${cid}"`));
-        try {
-          resolve({ clusterId: BigInt('0x' + cid), members: membersFromJsonArray(Buffer.concat(chunks).toString('utf8')) });
-        } catch (err) {
-          reject(err as Error);
-        }
-      }),
-    );
-    req.end();
-  });
+export async function fetchMembers(peerUrl: string, timeoutMs: number, tls?: SecureClientSessionOptions): Promise<RemoteCluster> {
+  const sessions = new PeerSessions(tls);
+  try {
+    const r = await sessions.request(new URL(peerUrl).origin, { ':method': 'GET', ':path': MEMBERS_PATH }, '', timeoutMs);
+    if (r.status === 0) throw new Error(r.error ?? 'request failed');
+    if (r.status !== 200) throw new Error(`unexpected status ${r.status}`);
+    const v = r.headers['x-etcd-cluster-id'];
+    const cid = typeof v === 'string' ? v : undefined;
+    if (cid === undefined || !/^[0-9a-fA-F]{1,16}$/.test(cid)) throw new Error(`invalid X-Etcd-Cluster-ID "${cid}"`);
+    return { clusterId: BigInt('0x' + cid), members: membersFromJsonArray(r.body.toString('utf8')) };
+  } finally {
+    sessions.close();
+  }
 }

@@ -7,6 +7,7 @@ import * as http2 from 'node:http2';
 import { ErrIDNotFound, ErrMemberNotLearner } from './cluster.js';
 import { type Member, memberToJson, membersFromJsonArray } from './member.js';
 import { ErrLearnerNotReady } from './errors.js';
+import type { PeerResponse, PeerSessions } from '../peerSessions.js';
 
 export const PROMOTE_PATH_PREFIX = '/members/promote/';
 
@@ -58,44 +59,25 @@ function reply(stream: http2.ServerHttp2Stream, status: number, cid: string, bod
 }
 
 /** Asks the member at `peerUrl` (the leader) to promote `id`; the errors etcd ends retries on are returned as themselves. */
-export function promoteMemberHttp(peerUrl: string, id: bigint, timeoutMs: number, tls?: http2.SecureClientSessionOptions): Promise<Member[]> {
-  return new Promise<Member[]>((resolve, reject) => {
-    let session: http2.ClientHttp2Session;
+export async function promoteMemberHttp(peerUrl: string, id: bigint, timeoutMs: number, sessions: PeerSessions): Promise<Member[]> {
+  let r: PeerResponse;
+  try {
+    const origin = new URL(peerUrl).origin;
+    r = await sessions.request(origin, { ':method': 'POST', ':path': PROMOTE_PATH_PREFIX + id.toString(16) }, '', timeoutMs);
+  } catch (err) {
+    throw new PromoteHttpError((err as Error).message);
+  }
+  const body = r.body.toString('utf8').trim();
+  if (r.status === 200) {
     try {
-      const origin = new URL(peerUrl).origin;
-      session = origin.startsWith('https:') ? http2.connect(origin, tls ?? {}) : http2.connect(origin);
+      return membersFromJsonArray(body);
     } catch (err) {
-      reject(new PromoteHttpError((err as Error).message));
-      return;
+      throw new PromoteHttpError((err as Error).message);
     }
-    session.on('error', () => {});
-    const done = (f: () => void) => {
-      clearTimeout(timer);
-      session.close();
-      f();
-    };
-    const timer = setTimeout(() => done(() => reject(new PromoteHttpError('promote request timed out'))), timeoutMs);
-    const req = session.request({ ':method': 'POST', ':path': PROMOTE_PATH_PREFIX + id.toString(16) });
-    let status = 0;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'] ?? 0)));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', () => {});
-    req.on('close', () => {
-      const body = Buffer.concat(chunks).toString('utf8').trim();
-      done(() => {
-        if (status === 200) {
-          try {
-            resolve(membersFromJsonArray(body));
-          } catch (err) {
-            reject(new PromoteHttpError((err as Error).message));
-          }
-        } else if (status === 404) reject(ErrIDNotFound);
-        else if (status === 412 && body.includes(ErrMemberNotLearner.message)) reject(ErrMemberNotLearner);
-        else if (status === 412 && body.includes(ErrLearnerNotReady.message)) reject(ErrLearnerNotReady);
-        else reject(new PromoteHttpError(body || `promote request failed (status ${status})`));
-      });
-    });
-    req.end();
-  });
+  }
+  if (r.status === 404) throw ErrIDNotFound;
+  if (r.status === 412 && body.includes(ErrMemberNotLearner.message)) throw ErrMemberNotLearner;
+  if (r.status === 412 && body.includes(ErrLearnerNotReady.message)) throw ErrLearnerNotReady;
+  if (r.status === 0) throw new PromoteHttpError(r.error === 'request timed out' ? 'promote request timed out' : (r.error ?? 'promote request failed'));
+  throw new PromoteHttpError(body || `promote request failed (status ${r.status})`);
 }

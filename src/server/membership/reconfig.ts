@@ -2,7 +2,6 @@
 // the --strict-reconfig-check safety checks, then a raft conf change whose apply result (the
 // member list, or the reason it was rejected) answers the request. Promotion is decided by the
 // leader, which alone knows how far the learner's log is: other members forward it over HTTP.
-import type { SecureClientSessionOptions } from 'node:http2';
 import { ConfChangeType, None, type ConfChange, type Status } from '../../raft/index.js';
 import type { ServerLogger } from '../config.js';
 import type { Member as PbMember } from '../etcdserverpb/rpc.js';
@@ -13,6 +12,7 @@ import { ErrLearnerNotReady, ErrNotEnoughStartedMembers } from './errors.js';
 import { computeMemberId } from './ids.js';
 import { type Member, memberToJson, promoteContextJson } from './member.js';
 import { promoteMemberHttp } from './promoteHttp.js';
+import type { PeerSessions } from '../peerSessions.js';
 
 /** How long every voting peer must have been connected before a member is added (etcd). */
 export const HEALTH_INTERVAL_MS = 5000;
@@ -29,9 +29,9 @@ export interface ReconfigHost {
     readonly requestTimeoutMs: number;
     readonly electionMs: number;
     readonly logger: ServerLogger;
-    /** TLS for https peer URLs (promotion forwarded to the leader). */
-    readonly peerTls?: SecureClientSessionOptions;
   };
+  /** Sessions to other members (a promotion is forwarded to the leader over them). */
+  readonly peerSessions: PeerSessions;
   readonly cluster: RaftCluster;
   readonly transport: { activeSince(id: bigint): number } | null;
   readonly node: { status(): Status; readonly rn: { readonly raft: { readonly raftLog: { readonly committed: number } } } };
@@ -151,7 +151,7 @@ export async function promoteMember(h: ReconfigHost, id: bigint, isStopping: () 
       const left = deadline - Date.now();
       if (left <= 0) break;
       try {
-        return await promoteMemberHttp(url, id, left, h.cfg.peerTls);
+        return await promoteMemberHttp(url, id, left, h.peerSessions);
       } catch (err) {
         if (err === ErrLearnerNotReady || err === ErrIDNotFound || err === ErrMemberNotLearner) throw err;
       }

@@ -16,6 +16,7 @@ import { memberToJson, promoteContextJson, type Member } from '../../../src/serv
 import { servePromoteHttp, promoteMemberHttp, type PromoteLocal } from '../../../src/server/membership/promoteHttp.js';
 import * as reconfig from '../../../src/server/membership/reconfig.js';
 import { servePeerInfo } from '../../../src/server/peerHttp.js';
+import { PeerSessions } from '../../../src/server/peerSessions.js';
 import { WaitIndex } from '../../../src/server/wait.js';
 
 const m = (id: bigint, started: boolean, isLearner = false, url = `http://p:${id}`): Member => ({
@@ -27,6 +28,9 @@ const m = (id: bigint, started: boolean, isLearner = false, url = `http://p:${id
 });
 
 const LONG_AGO = Date.now() - 60_000;
+/** Peer sessions for promotions forwarded over HTTP. */
+const sessions = new PeerSessions();
+after(() => sessions.close());
 
 function host(members: Member[], opts: { active?: Record<string, number>; strict?: boolean; progress?: Record<string, number>; leader?: bigint } = {}) {
   const cluster = new RaftCluster(1n, 7n);
@@ -36,6 +40,7 @@ function host(members: Member[], opts: { active?: Record<string, number>; strict
   const h = {
     id: 1n,
     cfg: { strictReconfigCheck: opts.strict ?? true, requestTimeoutMs: 400, electionMs: 50, logger: silentLogger },
+    peerSessions: sessions,
     cluster,
     transport: { activeSince: (id: bigint) => opts.active?.[String(id)] ?? 0 },
     node: { status: () => ({ id: 1n, progress }) as unknown as Status, rn: { raft: { raftLog: { committed: 10 } } } },
@@ -170,13 +175,13 @@ describe('promote forwarded to the leader', () => {
       [],
       7n,
     );
-    assert.deepEqual(await promoteMemberHttp(url, 0xde1909b20527b7b5n, 2000), promoted);
+    assert.deepEqual(await promoteMemberHttp(url, 0xde1909b20527b7b5n, 2000, sessions), promoted);
     for (const e of [ErrLearnerNotReady, ErrMemberNotLearner, ErrIDNotFound]) {
       answer = e;
-      await assert.rejects(promoteMemberHttp(url, 0xde1909b20527b7b5n, 2000), e);
+      await assert.rejects(promoteMemberHttp(url, 0xde1909b20527b7b5n, 2000, sessions), e);
     }
     answer = ErrNotLeader;
-    await assert.rejects(promoteMemberHttp(url, 1n, 2000), /etcdserver: not leader/);
+    await assert.rejects(promoteMemberHttp(url, 1n, 2000, sessions), /etcdserver: not leader/);
   });
 
   test('a follower forwards to the leader\'s peer URLs and retries until the request timeout', async () => {
