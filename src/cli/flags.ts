@@ -111,7 +111,7 @@ export const FLAGS: FlagDef[] = [
   def('experimental-backend-bbolt-freelist-type', 'string', 'experimentalBackendBboltFreelistType', 'ExperimentalBackendFreelistType specifies the type of freelist that boltdb backend uses(array and map are supported types). (tsetcd: ignored.)'),
   def('experimental-enable-lease-checkpoint', 'bool', 'experimentalEnableLeaseCheckpoint', 'ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases.'),
   def('experimental-compaction-batch-limit', 'int', 'experimentalCompactionBatchLimit', 'ExperimentalCompactionBatchLimit sets the maximum revisions deleted in each compaction batch.'),
-  def('experimental-peer-skip-client-san-verification', 'bool', 'experimentalPeerSkipClientSanVerification', 'Skip verification of SAN field in client certificate for peer connections. (tsetcd: ignored.)'),
+  def('experimental-peer-skip-client-san-verification', 'bool', 'experimentalPeerSkipClientSanVerification', 'Skip verification of SAN field in client certificate for peer connections.'),
   def('experimental-watch-progress-notify-interval', 'duration', 'experimentalWatchProgressNotifyIntervalMs', 'Duration of periodical watch progress notification.'),
   def('experimental-warning-apply-duration', 'duration', 'experimentalWarningApplyDurationMs', 'Warning is generated if requests take more than this duration.'),
   def('grpc-keepalive-min-time', 'string', 'grpcKeepaliveMinTime', 'Minimum interval duration that a client should wait before pinging server.'),

@@ -89,7 +89,7 @@ export interface EtcdConfig {
   enablePprof: boolean;
   /** --experimental-backend-bbolt-freelist-type: accepted and ignored (the backend is LMDB). */
   experimentalBackendBboltFreelistType: string;
-  /** --experimental-peer-skip-client-san-verification: accepted and ignored. */
+  /** --experimental-peer-skip-client-san-verification: peer client certificates need not name the peer's address. */
   experimentalPeerSkipClientSanVerification: boolean;
   /** --experimental-enable-lease-checkpoint: the leader proposes remaining-TTL checkpoints. */
   experimentalEnableLeaseCheckpoint: boolean;
@@ -444,9 +444,6 @@ export function ignoredFlagWarnings(cfg: EtcdConfig): string[] {
     out.push(
       `--experimental-backend-bbolt-freelist-type=${cfg.experimentalBackendBboltFreelistType} is set; tsetcd's backend is not bbolt and ignores it`,
     );
-  }
-  if (cfg.experimentalPeerSkipClientSanVerification) {
-    out.push('--experimental-peer-skip-client-san-verification is set; tsetcd ignores it and still verifies the SANs of peer client certificates');
   }
   if (cfg.metrics !== 'basic' && cfg.metrics !== 'extensive') {
     out.push(`unknown --metrics value "${cfg.metrics}"; serving basic metrics`);

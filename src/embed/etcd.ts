@@ -214,8 +214,7 @@ export async function startEtcd(cfg: EtcdConfig, opts: StartOptions = {}): Promi
         host: u.hostname.replace(/^\[|\]$/g, ''),
         port: Number(u.port || 2380),
         tls: u.protocol === 'https:' ? security.peerServer?.options : undefined,
-        onTlsRejected: security.peerServer?.onRejected,
-        tlsSource: security.peerServer?.source,
+        secure: security.peerServer,
         // Lease renewals and time-to-live lookups forwarded by followers.
         fallback: (s, h) => server.servePeer(s, h),
       });

@@ -76,8 +76,7 @@ export async function serveMetricsUrls(
     serveHealth(fromHttp1(req as http.IncomingMessage, res as http.ServerResponse), api);
   const l = await startMetricsListener(urls, metricsHandler(server.metrics.registry), health, {
     tls: tls?.options,
-    onTlsRejected: tls?.onRejected,
-    tlsSource: tls?.source,
+    secure: tls,
   });
   for (const u of l.urls()) lg.info({ address: u.href }, 'serving metrics');
   return l;

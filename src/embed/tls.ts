@@ -92,7 +92,12 @@ export async function configureSecurity(cfg: EtcdConfig, lg: ServerLogger): Prom
   }
   const peerSource = await TlsSource.load(peer, lg);
   if (cfg.listenPeerUrls.some(secure)) {
-    out.peerServer = { options: peerSource.serverOptions(['h2']), source: peerSource, onRejected: rejectedLogger(lg) };
+    out.peerServer = {
+      options: peerSource.serverOptions(['h2']),
+      source: peerSource,
+      onRejected: rejectedLogger(lg),
+      skipClientSanVerify: cfg.experimentalPeerSkipClientSanVerification,
+    };
   }
   out.peerClient = peerSource.clientOptions() as SecureClientSessionOptions;
 

@@ -15,6 +15,8 @@ export interface SecureListenOptions {
   options: tls.TlsOptions;
   /** The files behind `options`, kept current: reloads, CRL and allowed-identity checks. */
   source?: TlsSource;
+  /** Accept client certificates whose SANs do not name the remote address (etcd's SkipClientSANVerify). */
+  skipClientSanVerify?: boolean;
   /** Called for every refused connection (failed handshake or certificate check). */
   onRejected?: (remoteAddress: string, serverName: string, reason: string) => void;
 }
@@ -125,7 +127,7 @@ export class SecureListener {
       }
     }
     const cert = this.verify ? socket.getPeerX509Certificate() : undefined;
-    const verdict = cert === undefined ? null : checkCertSan(cert, socket.remoteAddress ?? '');
+    const verdict = cert === undefined || this.o.skipClientSanVerify === true ? null : checkCertSan(cert, socket.remoteAddress ?? '');
     if (verdict === null) {
       this.admit(socket);
     } else if (typeof verdict === 'string') {

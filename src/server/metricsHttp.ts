@@ -8,8 +8,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { TlsSource } from '../pkg/tls.js';
-import { SecureListener } from '../pkg/tlsListener.js';
+import { type SecureListenOptions, SecureListener } from '../pkg/tlsListener.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -79,9 +78,8 @@ export interface MetricsListenerOptions {
   /** Certificate and key for https:// URLs (etcd uses the client TLS settings). */
   tls?: tls.SecureContextOptions & tls.TlsOptions;
   /** Called for every refused TLS connection (etcd logs "rejected connection"). */
-  onTlsRejected?: (remoteAddress: string, serverName: string, reason: string) => void;
-  /** The certificate files behind `tls`, kept current (reloads, CRL checks). */
-  tlsSource?: TlsSource;
+  /** The rest of the TLS front's settings: live certificate source, rejection reports. */
+  secure?: Omit<SecureListenOptions, 'options'>;
 }
 
 interface Bound {
@@ -113,9 +111,7 @@ export class MetricsListener {
         if (opts.tls === undefined) throw new Error(`TLS certificate and key are required to serve metrics on ${url.href}`);
         // An HTTP/1.1 server behind TLS: never offer h2 here, whatever the given options say.
         const options = { ...opts.tls, ALPNProtocols: ['http/1.1'] };
-        const secure = new SecureListener({ options, source: opts.tlsSource, onRejected: opts.onTlsRejected }, (s) =>
-          server.emit('connection', s),
-        );
+        const secure = new SecureListener({ ...opts.secure, options }, (s) => server.emit('connection', s));
         this.servers.push({ url, server, secure });
       } else throw new Error(`unsupported metrics URL scheme ${JSON.stringify(url.protocol)} in ${url.href} (want http or https)`);
     }

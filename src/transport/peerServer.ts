@@ -5,8 +5,7 @@
 
 import * as http2 from 'node:http2';
 import type { AddressInfo, Server } from 'node:net';
-import type { TlsSource } from '../pkg/tls.js';
-import { SecureListener } from '../pkg/tlsListener.js';
+import { type SecureListenOptions, SecureListener } from '../pkg/tlsListener.js';
 import { http2Settings, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES } from './options.js';
 
 export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
@@ -17,10 +16,8 @@ export interface PeerServerOptions {
   port?: number;
   /** Serve TLS (h2) instead of cleartext HTTP/2. */
   tls?: http2.SecureServerOptions;
-  /** Told about every connection refused during or right after the TLS handshake. */
-  onTlsRejected?: (remoteAddress: string, serverName: string, reason: string) => void;
-  /** The certificate files behind `tls`, kept current (reloads, CRL, allowed CN/hostname). */
-  tlsSource?: TlsSource;
+  /** The rest of the TLS front's settings: live certificate source, rejection reports, SAN check. */
+  secure?: Omit<SecureListenOptions, 'options'>;
   /** Serves requests the transport does not; returns false to get a 404. */
   fallback?: StreamHandler;
 }
@@ -42,7 +39,7 @@ export class PeerServer {
     this.listener = this.server;
     if (opts.tls) {
       const tlsOpts = { ALPNProtocols: ['h2'], ...opts.tls };
-      this.secure = new SecureListener({ options: tlsOpts, source: opts.tlsSource, onRejected: opts.onTlsRejected }, (sock) =>
+      this.secure = new SecureListener({ ...opts.secure, options: tlsOpts }, (sock) =>
         this.server.emit('connection', sock),
       );
       this.listener = this.secure.server;

@@ -15,7 +15,7 @@ import { CrlError, parseCrl, serialKey } from '../../src/pkg/crl.js';
 import { type TlsInfo, TlsSource } from '../../src/pkg/tls.js';
 import { http2CipherProblem, opensslCiphers, unknownCipherSuite } from '../../src/pkg/tlsCiphers.js';
 import { identityAllowed, revocationReason } from '../../src/pkg/tlsCheck.js';
-import { SecureListener } from '../../src/pkg/tlsListener.js';
+import { type SecureListenOptions, SecureListener } from '../../src/pkg/tlsListener.js';
 import { type CertDir, CLIENT_EXT, commonCerts, NO_OPENSSL } from '../support/certs.js';
 
 let certs: CertDir;
@@ -50,12 +50,13 @@ interface Front {
 }
 
 /** A TLS front serving `tlsInfo` from a TlsSource; each accepted socket answers "ok". */
-async function withFront(tlsInfo: TlsInfo, fn: (front: Front) => Promise<void>): Promise<void> {
+async function withFront(tlsInfo: TlsInfo, fn: (front: Front) => Promise<void>, extra: Partial<SecureListenOptions> = {}): Promise<void> {
   const warned: Warned[] = [];
   const source = await TlsSource.load(tlsInfo, { warn: (fields, msg) => warned.push({ fields, msg }) });
   const rejected: string[] = [];
   const accepted: tls.TLSSocket[] = [];
-  const front = new SecureListener({ options: source.serverOptions(['h2']), source, onRejected: (_a, _n, why) => rejected.push(why) }, (s) => {
+  const onRejected = (_a: string, _n: string, why: string) => rejected.push(why);
+  const front = new SecureListener({ ...extra, options: source.serverOptions(['h2']), source, onRejected }, (s) => {
     accepted.push(s);
     s.end('ok');
   });
@@ -264,5 +265,24 @@ describe('cipher suites', { skip: NO_OPENSSL }, () => {
       assert.deepEqual(rejected, ['tls: no cipher suite supported by both client and server']);
       assert.equal((await dial(port, { minVersion: 'TLSv1.3' })).data, 'ok');
     });
+  });
+});
+
+describe('client certificate SANs', { skip: NO_OPENSSL }, () => {
+  test('a client certificate not naming the remote address is refused, unless the SAN check is skipped', async () => {
+    const auth = info({ certFile: f('server.crt'), keyFile: f('server.key'), trustedCaFile: f('ca.crt'), clientCertAuth: true });
+    await withFront(auth, async ({ port, rejected }) => {
+      const r = await dial(port, withCert('wild'));
+      assert.equal(r.data, undefined);
+      assert.match(rejected.join('\n'), /"127\.0\.0\.1" does not match any of DNSNames/);
+    });
+    await withFront(
+      auth,
+      async ({ port, rejected }) => {
+        assert.equal((await dial(port, withCert('wild'))).data, 'ok');
+        assert.deepEqual(rejected, []);
+      },
+      { skipClientSanVerify: true },
+    );
   });
 });
