@@ -1,10 +1,11 @@
-// Server benchmark (npm run bench:server): starts a single tsetcd member (bin/tsetcd) on free ports
+// Server benchmark (npm run bench:server): starts a tsetcd member (bin/tsetcd; or a cluster) on free ports
 // with a temporary data dir, and measures with our load tool, in-process: Put, linearizable Range
 // and serializable Range throughput and latency, with 100 clients over 10 gRPC connections, 8-byte
 // keys and 256-byte values (the workload of issue 4). With --compare (or BENCH_COMPARE_ETCD=1) and
 // /usr/bin/etcd present, runs the same against real etcd and prints both side by side.
 //
 // Options: --total N requests per phase (default 50000), --clients C (100), --conns K (10),
+// --cluster M (members, default 1: with more, connections are spread over all of them),
 // --key-size (8), --val-size (256), --compare, --etcd-only (baseline alone), --verbose (full
 // etcd-style report per phase), --reads-after-puts (range phases after the put phase instead of
 // before it).
@@ -13,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GrpcConn } from '../src/cli/benchmark/grpcConn.js';
 import { drive, openConns } from '../src/cli/benchmark/load.js';
-import { MemberProcess, startMember } from '../src/cli/benchmark/member.js';
+import { MemberProcess, startCluster } from '../src/cli/benchmark/member.js';
 import { Stats, formatReport, percentile } from '../src/cli/benchmark/report.js';
 import { KV_PUT, KV_RANGE, encodeRange, putGenerator, writeKeyNumber } from '../src/cli/benchmark/requests.js';
 
@@ -32,6 +33,7 @@ const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const TOTAL = arg('total', 50_000);
 const CLIENTS = arg('clients', 100);
 const CONNS = arg('conns', 10);
+const CLUSTER = arg('cluster', 1);
 const KEY_SIZE = arg('key-size', 8);
 const VAL_SIZE = arg('val-size', 256);
 const VERBOSE = flag('verbose');
@@ -52,9 +54,11 @@ function line(label: string, phase: Phase, s: Stats): string {
   );
 }
 
-async function measure(m: MemberProcess): Promise<Results> {
+async function measure(ms: MemberProcess[]): Promise<Results> {
   const results: Results = new Map();
-  const conns: GrpcConn[] = await openConns([m.endpoint], CONNS);
+  const m = ms[0]!;
+  // Connections are spread over the members, as etcd's benchmark does with several endpoints.
+  const conns: GrpcConn[] = await openConns(ms.map((x) => x.endpoint), CONNS);
   try {
     const run = async (phase: Phase, method: string, request: (i: number) => Uint8Array): Promise<void> => {
       const s = await drive(conns, { clients: CLIENTS, total: TOTAL, method, request });
@@ -105,16 +109,21 @@ function memoryOf(pid: number | undefined): Run['memory'] {
 }
 
 async function benchServer(label: string, command: string, prefixArgs: string[]): Promise<Run> {
-  const m = await startMember({ label, command, prefixArgs, readyTimeoutMs: 30_000 });
+  const ms = await startCluster(CLUSTER, { label, command, prefixArgs, readyTimeoutMs: 30_000 });
   try {
-    const results = await measure(m);
-    const memory = memoryOf(m.proc.pid);
+    const results = await measure(ms);
+    // Memory of all members together.
+    const each = ms.map((m) => memoryOf(m.proc.pid));
+    const memory = each.some((x) => x === null)
+      ? null
+      : { rss: each.reduce((a, x) => a + x!.rss, 0), peak: each.reduce((a, x) => a + x!.peak, 0) };
     if (memory !== null) {
-      console.log(`${`[${label}]`.padEnd(14)} memory after the phases: rss ${memory.rss.toFixed(0)} MiB, peak ${memory.peak.toFixed(0)} MiB`);
+      const of = CLUSTER > 1 ? ` (${CLUSTER} members together)` : '';
+      console.log(`${`[${label}]`.padEnd(14)} memory after the phases${of}: rss ${memory.rss.toFixed(0)} MiB, peak ${memory.peak.toFixed(0)} MiB`);
     }
     return { results, memory };
   } finally {
-    await m.stop();
+    await Promise.all(ms.map((m) => m.stop()));
   }
 }
 
@@ -142,8 +151,8 @@ function sideBySide(tsRun: Run, etcdRun: Run, etcdName: string): void {
 
 async function main(): Promise<number> {
   console.log(
-    `bench:server: ${CLIENTS} clients over ${CONNS} connections, ${KEY_SIZE}-byte keys, ${VAL_SIZE}-byte values, ` +
-      `${TOTAL} requests per phase`,
+    `bench:server: ${CLUSTER > 1 ? `${CLUSTER}-member cluster, ` : ''}${CLIENTS} clients over ${CONNS} connections, ` +
+      `${KEY_SIZE}-byte keys, ${VAL_SIZE}-byte values, ${TOTAL} requests per phase`,
   );
   let failed = false;
   let ts: Run | null = null;

@@ -1,6 +1,6 @@
-// Starts a single-member server (real etcd or tsetcd: both take etcd's flags) as a child process on
-// free 127.0.0.1 ports with a data dir of its own, waits until it serves a linearizable Range, and
-// stops it. Used by bench/server.bench and the benchmark tests.
+// Starts a single-member server, or a cluster of several (real etcd or tsetcd: both take etcd's
+// flags), as child processes on free 127.0.0.1 ports with data dirs of their own, waits until each
+// serves a linearizable Range, and stops them. Used by bench/server.bench and the benchmark tests.
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -134,28 +134,40 @@ export class MemberProcess {
 
 /** Starts a member with a fresh data dir and free ports, and waits until it answers. */
 export async function startMember(opts: MemberOptions): Promise<MemberProcess> {
-  const tmpRoot = mkdtempSync(join(tmpdir(), `bench-${opts.label}-`));
-  const dataDir = join(tmpRoot, 'data');
-  const [clientPort, peerPort] = await freePorts(2);
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  const args = [
-    ...(opts.prefixArgs ?? []),
-    '--name', 'default',
-    '--data-dir', dataDir,
-    '--listen-client-urls', client,
-    '--advertise-client-urls', client,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `default=${peer}`,
-  ];
-  const proc = spawn(opts.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
-  const m = new MemberProcess(opts.label, proc, { host: '127.0.0.1', port: clientPort! }, dataDir, tmpRoot);
+  return (await startCluster(1, opts))[0]!;
+}
+
+/**
+ * Starts `size` members of one new cluster (names m0, m1, ... or "default" alone), each with a
+ * data dir of its own and free ports, and waits until every one answers a linearizable Range.
+ */
+export async function startCluster(size: number, opts: MemberOptions): Promise<MemberProcess[]> {
+  const ports = await freePorts(2 * size);
+  const names = size === 1 ? ['default'] : Array.from({ length: size }, (_, i) => `m${i}`);
+  const peerUrl = (i: number): string => `http://127.0.0.1:${ports[2 * i + 1]}`;
+  const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
+  const members = names.map((name, i) => {
+    const tmpRoot = mkdtempSync(join(tmpdir(), `bench-${opts.label}-`));
+    const dataDir = join(tmpRoot, 'data');
+    const client = `http://127.0.0.1:${ports[2 * i]}`;
+    const args = [
+      ...(opts.prefixArgs ?? []),
+      '--name', name,
+      '--data-dir', dataDir,
+      '--listen-client-urls', client,
+      '--advertise-client-urls', client,
+      '--listen-peer-urls', peerUrl(i),
+      '--initial-advertise-peer-urls', peerUrl(i),
+      '--initial-cluster', initialCluster,
+    ];
+    const proc = spawn(opts.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    return new MemberProcess(opts.label, proc, { host: '127.0.0.1', port: ports[2 * i]! }, dataDir, tmpRoot);
+  });
   try {
-    await m.waitReady(opts.readyTimeoutMs ?? 30000);
+    await Promise.all(members.map((m) => m.waitReady(opts.readyTimeoutMs ?? 30000)));
   } catch (e) {
-    await m.stop(2000);
+    await Promise.all(members.map((m) => m.stop(2000)));
     throw e;
   }
-  return m;
+  return members;
 }
