@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import { after, before, test } from 'node:test';
 import type { ApiServer } from '../../src/api/apiServer.js';
 import { Code } from '../../src/api/errors.js';
-import { gatewayMetadata, httpStatusOf, splitJsonObjects } from '../../src/api/http/gateway.js';
+import { gatewayMetadata, httpStatusOf, JsonObjectSplitter, splitJsonObjects } from '../../src/api/http/gateway.js';
 import { type FakeServer, MEMBER_ID } from './fakeServer.js';
 import { httpGet, startApi } from './helpers.js';
 
@@ -115,5 +115,107 @@ test('only Authorization and Grpc-Metadata-* headers become gRPC metadata, as gr
     assert.equal(await post({ 'Grpc-Metadata-Hasleader': 'true' }), 503);
   } finally {
     fake.leader = MEMBER_ID;
+  }
+});
+
+test('request bodies are split into objects as they arrive, whatever the chunking', () => {
+  const text = '{"a":"x\\"}{"} {"b":{"c":[1,2]}}\n{"d":"\u00e9"}';
+  const want = splitJsonObjects(text);
+  assert.deepEqual(want, [{ a: 'x"}{' }, { b: { c: [1, 2] } }, { d: 'é' }]);
+  for (let size = 1; size <= 7; size++) {
+    const sp = new JsonObjectSplitter();
+    const got: unknown[] = [];
+    for (let i = 0; i < text.length; i += size) got.push(...sp.push(text.slice(i, i + size)));
+    sp.end();
+    assert.deepEqual(got, want, `pieces of ${size}`);
+  }
+  const small = new JsonObjectSplitter(10);
+  assert.deepEqual(small.push('{"a":1}'), [{ a: 1 }]);
+  assert.throws(() => small.push('{"long":"0123456789"'), /larger than 10 bytes/);
+});
+
+/** A streaming gateway call whose request body stays open: send() more requests, read result lines. */
+function openStream(path: string) {
+  const lines: string[] = [];
+  let wake: (() => void) | null = null;
+  const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent: false });
+  const status = new Promise<number>((resolve, reject) => {
+    req.on('response', (res) => {
+      resolve(res.statusCode ?? 0);
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          lines.push(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+        wake?.();
+      });
+    });
+    req.on('error', reject);
+  });
+  return {
+    status,
+    send: (o: unknown) => req.write(JSON.stringify(o)),
+    async line(n: number): Promise<any> {
+      const deadline = Date.now() + 3000;
+      while (lines.length <= n && Date.now() < deadline) await new Promise<void>((r) => ((wake = r), setTimeout(r, 50)));
+      assert.ok(lines.length > n, `line ${n} never came (got ${JSON.stringify(lines)})`);
+      return JSON.parse(lines[n]!);
+    },
+    close: () => req.destroy(),
+  };
+}
+
+test('/v3/watch with the request body kept open: a second watch created later on the same stream', async () => {
+  const w = openStream('/v3/watch');
+  try {
+    w.send({ create_request: { key: Buffer.from('gw1').toString('base64') } });
+    assert.equal(await w.status, 200);
+    assert.equal((await w.line(0)).result.created, true);
+    await httpGet(port, '/v3/kv/put', 'POST', JSON.stringify({ key: Buffer.from('gw1').toString('base64'), value: 'eA==' }));
+    assert.equal(Buffer.from((await w.line(1)).result.events[0].kv.key, 'base64').toString(), 'gw1');
+    // Still open: another request on the same body.
+    w.send({ create_request: { key: Buffer.from('gw2').toString('base64') } });
+    const created2 = (await w.line(2)).result;
+    assert.equal(created2.created, true);
+    assert.notEqual(created2.watch_id, (await w.line(0)).result.watch_id);
+    await httpGet(port, '/v3/kv/put', 'POST', JSON.stringify({ key: Buffer.from('gw2').toString('base64'), value: 'eQ==' }));
+    assert.equal(Buffer.from((await w.line(3)).result.events[0].kv.key, 'base64').toString(), 'gw2');
+  } finally {
+    w.close();
+  }
+});
+
+test('/v3/lease/keepalive over an open body answers each request when it comes', async () => {
+  const g = JSON.parse((await httpGet(port, '/v3/lease/grant', 'POST', '{"TTL":"20"}')).body);
+  const k = openStream('/v3/lease/keepalive');
+  try {
+    k.send({ ID: g.ID });
+    assert.equal((await k.line(0)).result.ID, g.ID);
+    k.send({ ID: g.ID });
+    assert.equal((await k.line(1)).result.TTL, '20');
+  } finally {
+    k.close();
+  }
+});
+
+test('a stream whose first request does not decode is an Unknown error; a later bad one ends only the sending side', async () => {
+  const bad = await httpGet(port, '/v3/watch', 'POST', '{"create_request": {"key": 5}}');
+  assert.equal(bad.status, 500);
+  assert.equal(JSON.parse(bad.body).code, Code.UNKNOWN);
+  const w = openStream('/v3/watch');
+  try {
+    w.send({ create_request: { key: Buffer.from('gw3').toString('base64') } });
+    assert.equal((await w.line(0)).result.created, true);
+    w.send({ create_request: { key: 5 } });
+    await new Promise((r) => setTimeout(r, 50));
+    // The watch created before it keeps streaming.
+    await httpGet(port, '/v3/kv/put', 'POST', JSON.stringify({ key: Buffer.from('gw3').toString('base64'), value: 'eA==' }));
+    assert.equal(Buffer.from((await w.line(1)).result.events[0].kv.key, 'base64').toString(), 'gw3');
+  } finally {
+    w.close();
   }
 });

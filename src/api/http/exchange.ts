@@ -11,6 +11,8 @@ export interface HttpExchange {
   readonly headers: http.IncomingHttpHeaders;
   /** The whole request body; rejects when it exceeds `limit` bytes. */
   body(limit: number): Promise<Buffer>;
+  /** The request body as it arrives (for streaming calls); `onEnd` also when the client goes away. */
+  bodyStream(onChunk: (chunk: Buffer) => void, onEnd: () => void): void;
   /** A complete response. */
   reply(status: number, headers: Record<string, string>, body: string | Buffer): void;
   /** Starts a streamed response (chunked in HTTP/1.1). */
@@ -48,6 +50,17 @@ export function fromHttp1(req: http.IncomingMessage, res: http.ServerResponse): 
     url: req.url ?? '/',
     headers: req.headers,
     body: (limit) => collect(req, limit),
+    bodyStream(onChunk, onEnd) {
+      let ended = false;
+      const end = (): void => {
+        if (ended) return;
+        ended = true;
+        onEnd();
+      };
+      req.on('data', onChunk);
+      req.once('end', end);
+      req.once('error', end);
+    },
     reply(status, headers, body) {
       if (res.headersSent || res.destroyed) return;
       res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
@@ -72,13 +85,19 @@ export function fromHttp1(req: http.IncomingMessage, res: http.ServerResponse): 
 export function fromHttp2(stream: H2Stream): HttpExchange {
   // Buffer the body from the start: DATA frames may follow the headers in the same read, before
   // the endpoint asks for it.
-  const chunks: Buffer[] = [];
+  let chunks: Buffer[] = [];
   let size = 0;
   let ended = stream.remoteEnded;
   let waiter: (() => void) | null = null;
+  // A streaming consumer, once it asks: buffered chunks go to it, then each new one.
+  let consumer: ((c: Buffer) => void) | null = null;
   stream.onData = (c) => {
-    size += c.length;
-    chunks.push(Buffer.from(c));
+    const own = Buffer.from(c);
+    if (consumer !== null) consumer(own);
+    else {
+      size += c.length;
+      chunks.push(own);
+    }
   };
   stream.onEnd = () => {
     ended = true;
@@ -106,6 +125,20 @@ export function fromHttp2(stream: H2Stream): HttpExchange {
         if (ended) done();
         else waiter = done;
       }),
+    bodyStream(onChunk, onEnd) {
+      const buffered = chunks;
+      chunks = [];
+      consumer = onChunk;
+      for (const c of buffered) onChunk(c);
+      let finished = false;
+      const done = (): void => {
+        if (finished) return;
+        finished = true;
+        onEnd();
+      };
+      if (ended) done();
+      else waiter = done;
+    },
     reply(status, h, body) {
       if (stream.closed || stream.headersSent) return;
       const b = typeof body === 'string' ? Buffer.from(body) : body;

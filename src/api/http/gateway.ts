@@ -9,6 +9,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import protobuf from 'protobufjs';
+import { StringDecoder } from 'node:string_decoder';
 import { Code, GrpcError, toGrpcError } from '../errors.js';
 import { type CallHeaders, contextOf, type StreamCall, type StreamHandler, type UnaryCall } from '../grpc/server.js';
 import type { MessageCodec } from '../proto/codec.js';
@@ -121,27 +122,65 @@ const STATUS_TEXT: Record<number, string> = {
 
 /** Splits a body of concatenated JSON objects ("{..}{..}" or one per line). */
 export function splitJsonObjects(text: string): unknown[] {
-  const out: unknown[] = [];
-  let depth = 0;
-  let inString = false;
-  let start = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}') {
-      if (--depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-      if (depth < 0) throw new Error('unbalanced JSON');
-    } else if (depth === 0 && !/\s/.test(c)) throw new Error(`unexpected ${JSON.stringify(c)} in JSON body`);
-  }
-  if (depth !== 0 || inString) throw new Error('unexpected end of JSON body');
+  const sp = new JsonObjectSplitter();
+  const out = sp.push(text);
+  sp.end();
   return out;
+}
+
+/**
+ * Splits a request body arriving in pieces into its JSON objects, as each completes (a streaming
+ * call's requests are handled as they come). An object growing past `limit` characters throws
+ * BodyTooLarge.
+ */
+export class JsonObjectSplitter {
+  private buf = '';
+  private pos = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private start = -1;
+
+  constructor(private readonly limit = Infinity) {}
+
+  /** Appends text; returns the objects it completed. */
+  push(text: string): unknown[] {
+    const out: unknown[] = [];
+    this.buf += text;
+    const b = this.buf;
+    for (let i = this.pos; i < b.length; i++) {
+      const c = b[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === '\\') this.escaped = true;
+        else if (c === '"') this.inString = false;
+        continue;
+      }
+      if (c === '"') this.inString = true;
+      else if (c === '{') {
+        if (this.depth++ === 0) this.start = i;
+      } else if (c === '}') {
+        if (this.depth === 0) throw new Error('unbalanced JSON');
+        if (--this.depth === 0) {
+          out.push(JSON.parse(b.slice(this.start, i + 1)));
+          this.start = -1;
+        }
+      } else if (this.depth === 0 && !/\s/.test(c!)) throw new Error(`unexpected ${JSON.stringify(c)} in JSON body`);
+    }
+    // Keep only the object in progress.
+    if (this.start >= 0) {
+      this.buf = b.slice(this.start);
+      this.start = 0;
+    } else this.buf = '';
+    this.pos = this.buf.length;
+    if (this.buf.length > this.limit) throw new BodyTooLarge(`request body larger than ${this.limit} bytes`);
+    return out;
+  }
+
+  /** The body ended: throws if an object was left incomplete. */
+  end(): void {
+    if (this.depth !== 0 || this.inString) throw new Error('unexpected end of JSON body');
+  }
 }
 
 const METADATA_PREFIX = 'grpc-metadata-';
@@ -196,20 +235,21 @@ export class Gateway {
       x.reply(405, TEXT_TYPE, 'Method Not Allowed\n');
       return;
     }
+    if (route.stream !== undefined) {
+      this.serveStream(x, route);
+      return;
+    }
     let msgs: unknown[];
     try {
       const body = (await x.body(this.maxBodyBytes)).toString('utf8');
       msgs = body.trim() === '' ? [{}] : splitJsonObjects(body);
       msgs = msgs.map((m) => fromJson(route.req, m));
     } catch (e) {
-      // grpc-gateway decodes a stream's requests apart from the call: their errors are Unknown.
-      const code = e instanceof BodyTooLarge ? Code.RESOURCE_EXHAUSTED : route.stream !== undefined ? Code.UNKNOWN : Code.INVALID_ARGUMENT;
-      const g = new GrpcError(code, (e as Error).message);
+      const g = new GrpcError(e instanceof BodyTooLarge ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT, (e as Error).message);
       x.reply(httpStatusOf(g.code), JSON_TYPE, errorBody(g));
       return;
     }
-    if (route.stream !== undefined) this.serveStream(x, route, msgs);
-    else await this.serveUnary(x, route, msgs[0]);
+    await this.serveUnary(x, route, msgs[0]);
   }
 
   private async serveUnary(x: HttpExchange, route: Route, req: unknown): Promise<void> {
@@ -232,7 +272,66 @@ export class Gateway {
     }
   }
 
-  private serveStream(x: HttpExchange, route: Route, reqs: unknown[]): void {
+  /**
+   * A streaming call over HTTP, as grpc-gateway runs one: the body's JSON objects are the requests,
+   * handled as they arrive (a client may keep the body open and send more). The call starts with the
+   * first request; a first request that does not decode is an Unknown error, a later one ends the
+   * client's side of the call (grpc-gateway logs it and closes its send side). An empty body is one
+   * empty request.
+   */
+  private serveStream(x: HttpExchange, route: Route): void {
+    const splitter = new JsonObjectSplitter(this.maxBodyBytes);
+    const text = new StringDecoder('utf8');
+    let call: StreamCall<unknown, unknown> | null = null;
+    let stopped = false;
+    const bad = (e: unknown): void => {
+      stopped = true;
+      if (call === null) {
+        const g = new GrpcError(e instanceof BodyTooLarge ? Code.RESOURCE_EXHAUSTED : Code.UNKNOWN, (e as Error).message);
+        x.reply(httpStatusOf(g.code), JSON_TYPE, errorBody(g));
+      } else if (!call.ended) call.onHalfClose();
+    };
+    const feed = (objs: unknown[]): void => {
+      for (const o of objs) {
+        let m: unknown;
+        try {
+          m = fromJson(route.req, o);
+        } catch (e) {
+          bad(e);
+          return;
+        }
+        call ??= this.startStream(x, route);
+        if (call.ended) return;
+        call.onMessage(m);
+      }
+    };
+    x.bodyStream(
+      (chunk) => {
+        if (stopped) return;
+        try {
+          feed(splitter.push(text.write(chunk)));
+        } catch (e) {
+          bad(e);
+        }
+      },
+      () => {
+        if (stopped) return;
+        try {
+          feed(splitter.push(text.end()));
+          splitter.end();
+        } catch (e) {
+          bad(e);
+          return;
+        }
+        if (stopped) return;
+        if (call === null) feed([{}]);
+        if (call !== null && !(call as StreamCall<unknown, unknown>).ended) (call as StreamCall<unknown, unknown>).onHalfClose();
+      },
+    );
+  }
+
+  /** Starts the handler of a streaming route on `x`; its responses are newline-delimited JSON. */
+  private startStream(x: HttpExchange, route: Route): StreamCall<unknown, unknown> {
     let started = false;
     const md = gatewayMetadata(x.headers);
     const call: StreamCall<unknown, unknown> = {
@@ -276,7 +375,6 @@ export class Gateway {
       call.onCancel();
     });
     (route.stream as StreamHandler<unknown, unknown>)(call);
-    for (const r of reqs) if (!call.ended) call.onMessage(r);
-    if (!call.ended) call.onHalfClose();
+    return call;
   }
 }
