@@ -64,6 +64,8 @@ export interface ApiServerOptions {
   hostWhitelist?: readonly string[];
   /** etcd --enable-grpc-gateway: serve the JSON gateway under /v3/ (default true). */
   gateway?: boolean;
+  /** Told of each HTTP request refused for its Host (--host-whitelist). */
+  onHostRejected?: (host: string) => void;
 }
 
 export class ApiServer {
@@ -73,7 +75,7 @@ export class ApiServer {
   private readonly h1: http.Server;
   private readonly listener: ClientListener;
   private readonly opts: Required<
-    Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive' | 'maxConcurrentStreams' | 'cors' | 'hostWhitelist' | 'gateway'>
+    Omit<ApiServerOptions, 'metrics' | 'grpcMetrics' | 'tls' | 'keepalive' | 'maxConcurrentStreams' | 'cors' | 'hostWhitelist' | 'gateway' | 'onHostRejected'>
   > & { metrics?: MetricsSource };
   /** Cancels require-leader streams once the member has lost its leader (undefined: no leader info). */
   private readonly leaderMonitor: LeaderMonitor | undefined;
@@ -108,6 +110,7 @@ export class ApiServer {
       hostWhitelist: opts.hostWhitelist,
       secure: opts.tls !== undefined,
       gateway: opts.gateway,
+      onHostRejected: opts.onHostRejected,
     });
     this.h1 = http.createServer((req, res) => this.serveHttp(fromHttp1(req, res)));
     this.listener = new ClientListener((socket) => this.grpc.handleConnection(socket), this.h1, opts.tls);

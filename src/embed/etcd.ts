@@ -146,6 +146,7 @@ export const serveClients: ServeClients = async (server, cfg, lg, tls) => {
         cors: cfg.cors,
         hostWhitelist: cfg.hostWhitelist,
         gateway: cfg.enableGrpcGateway,
+        onHostRejected: (host) => lg.warn({ host }, 'rejecting HTTP request to prevent DNS rebinding attacks'),
       });
       await a.start();
       started.push(a);

@@ -554,6 +554,10 @@ test('a member started from flags: log file, warning apply duration, progress in
     const entries = lines.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(entries.some((e) => e['msg'] === 'starting an etcd server'));
     assert.ok(entries.some((e) => e['msg'] === '--enable-pprof is set; tsetcd has no pprof endpoints and ignores it' && e['level'] === 'warn'));
+    assert.ok(
+      entries.some((e) => e['msg'] === 'rejecting HTTP request to prevent DNS rebinding attacks' && e['host'] === 'evil.example'),
+      'the refused Host is logged',
+    );
     const slow = entries.find((e) => e['msg'] === 'apply request took too long' && e['request'] === 'Put');
     assert.ok(slow !== undefined, 'a slow-apply warning');
     assert.equal(slow['expected-duration'], '1ns');

@@ -36,6 +36,8 @@ export interface AccessOptions {
   secure?: boolean;
   /** Serve the JSON gateway (etcd's --enable-grpc-gateway, default true); else /v3/ is a 404. */
   gateway?: boolean;
+  /** Told of each request refused for its Host (etcd logs it). */
+  onHostRejected?: (host: string) => void;
 }
 
 /** A set of names, or null when it allows everything (empty or "*"). */
@@ -68,6 +70,7 @@ export class HttpRouter {
   private readonly origins: ReadonlySet<string> | null;
   private readonly hosts: ReadonlySet<string> | null;
   private readonly gatewayOn: boolean;
+  private readonly onHostRejected: ((host: string) => void) | undefined;
 
   constructor(
     private readonly server: EtcdServerApi,
@@ -78,6 +81,7 @@ export class HttpRouter {
     this.origins = allowList(access.cors);
     this.hosts = access.secure === true ? null : allowList(access.hostWhitelist);
     this.gatewayOn = access.gateway !== false;
+    this.onHostRejected = access.onHostRejected;
   }
 
   serve(raw: HttpExchange): void {
@@ -85,6 +89,7 @@ export class HttpRouter {
       const h = raw.headers[':authority' as 'host'] ?? raw.headers.host ?? '';
       const host = hostnameOf(Array.isArray(h) ? (h[0] ?? '') : h);
       if (!this.hosts.has(host)) {
+        this.onHostRejected?.(host);
         raw.reply(421, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }, rebindingRefusal(host));
         return;
       }
