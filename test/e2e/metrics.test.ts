@@ -150,7 +150,17 @@ describe('metrics', () => {
         const s = await scrape(p);
         return s.samples.find((x) => x.name === 'etcd_server_id')!.labels.server_id;
       }));
-      const scrapes = await Promise.all(ports.map(scrape));
+      // Peers dial each other in the background after start-up: wait until every pair is connected.
+      const connected = (all: Awaited<ReturnType<typeof scrape>>[]): boolean =>
+        all.every((s, i) => ids.every((peer, j) => j === i || s.value('etcd_network_active_peers', { Local: ids[i], Remote: peer }) === 1));
+      const scrapes = await waitUntil(
+        async () => {
+          const all = await Promise.all(ports.map(scrape));
+          return connected(all) ? all : null;
+        },
+        10_000,
+        () => 'the members never all reported each other as active peers',
+      );
       const leaders = scrapes.flatMap((s, i) => (s.value('etcd_server_is_leader') === 1 ? [i] : []));
       assert.equal(leaders.length, 1, `members reporting is_leader 1: ${leaders}`);
       const leader = ids[leaders[0]];
