@@ -325,37 +325,20 @@ export function createEtcdMetrics(opts: EtcdMetricsOptions = {}): EtcdMetrics {
     });
   const histogram = (name: string, help: string, buckets: number[]): HistogramMetric =>
     new PHistogram({ name, help, buckets, registers });
+  /** A collect callback that refills a labelled metric from the peer samples under `key` on each scrape. */
+  const fromPeers = <M extends PCounter | PGauge>(key: PeerKey | undefined, fill: (m: M, id: string, v: number) => void) =>
+    key &&
+    function (this: M) {
+      const f = peers.get(key);
+      if (f === undefined) return;
+      this.reset();
+      for (const [id, v] of f()) fill(this, id, v);
+    };
   const counterVec = (name: string, help: string, labelNames: string[], key?: PeerKey): LabeledCounter =>
-    new PCounter({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect:
-        key &&
-        function (this: PCounter) {
-          const f = peers.get(key);
-          if (f === undefined) return;
-          this.reset();
-          for (const [id, v] of f()) this.labels(id).inc(v);
-        },
-    });
+    new PCounter({ name, help, labelNames, registers, collect: fromPeers<PCounter>(key, (m, id, v) => m.labels(id).inc(v)) });
   /** Local/Remote gauges read on scrape fill Local with this member's ID. */
   const gaugeVec = (name: string, help: string, labelNames: string[], key?: PeerKey): LabeledGauge =>
-    new PGauge({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect:
-        key &&
-        function (this: PGauge) {
-          const f = peers.get(key);
-          if (f === undefined) return;
-          this.reset();
-          for (const [id, v] of f()) this.labels(localId, id).set(v);
-        },
-    });
+    new PGauge({ name, help, labelNames, registers, collect: fromPeers<PGauge>(key, (m, id, v) => m.labels(localId, id).set(v)) });
   const histogramVec = (name: string, help: string, labelNames: string[], buckets: number[]): LabeledHistogram =>
     new PHistogram({ name, help, labelNames, buckets, registers });
 
