@@ -5,60 +5,16 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Etcd3 } from 'etcd3';
-import { Cluster, SERVER, sleep, waitUntil, withCluster } from '../support/cluster.js';
+import type { Etcd3 } from 'etcd3';
+import { Cluster, SERVER, waitUntil, withCluster } from '../support/cluster.js';
+import { etcd3Client, WriteLoad } from '../support/writeLoad.js';
 
 const HEARTBEAT_MS = 50;
 const ELECTION_MS = 500;
 /** "A few election timeouts", counted from the kill until every survivor names the same new leader. */
 const FAILOVER_LIMIT_MS = 5 * ELECTION_MS;
 
-function client(hosts: string[]): Etcd3 {
-  return new Etcd3({
-    hosts: hosts.map((h) => `http://${h}`),
-    dialTimeout: 2000,
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 3000 }),
-  });
-}
-
-/** Concurrent writers of unique keys; a write counts only once its put is acknowledged. */
-class WriteLoad {
-  readonly acked = new Map<string, string>();
-  failures = 0;
-  private stopped = false;
-  private readonly done: Promise<void[]>;
-
-  constructor(
-    private readonly etcd: Etcd3,
-    workers: number,
-  ) {
-    this.done = Promise.all(Array.from({ length: workers }, (_, w) => this.worker(w)));
-  }
-
-  private async worker(w: number): Promise<void> {
-    for (let seq = 0; !this.stopped; seq++) {
-      const key = `load/${w}/${String(seq).padStart(6, '0')}`;
-      const value = `v${w}-${seq}`;
-      try {
-        await this.etcd.put(key).value(value).exec();
-        this.acked.set(key, value);
-      } catch {
-        this.failures++; // outcome unknown: not acknowledged, so not checked
-        await sleep(20);
-      }
-    }
-  }
-
-  /** Acknowledged writes so far. */
-  get count(): number {
-    return this.acked.size;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
-}
+const client = (hosts: string[]): Etcd3 => etcd3Client(hosts, 3000);
 
 /** The `load/` keys member i has applied, read locally (serializable) so each member is checked itself. */
 async function localLoadKeys(c: Cluster, i: number): Promise<Record<string, string>> {

@@ -12,7 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { etcd3Client, WriteLoad } from '../support/writeLoad.js';
 import {
   Cluster,
   ETCD_BIN,
@@ -20,7 +21,6 @@ import {
   etcdctl,
   freePort,
   parseJsonExact,
-  sleep,
   waitUntil,
   withCluster,
   type RunResult,
@@ -228,44 +228,7 @@ async function waitStarted(endpoint: string, p: Proc, timeoutMs = 20_000): Promi
   );
 }
 
-/** Concurrent writers of unique keys; a write counts once acknowledged. */
-class WriteLoad {
-  readonly acked = new Map<string, string>();
-  private stopped = false;
-  private readonly done: Promise<void[]>;
-
-  constructor(
-    private readonly etcd: Etcd3,
-    workers: number,
-  ) {
-    this.done = Promise.all(Array.from({ length: workers }, (_, w) => this.worker(w)));
-  }
-
-  private async worker(w: number): Promise<void> {
-    for (let seq = 0; !this.stopped; seq++) {
-      const key = `load/${w}/${String(seq).padStart(6, '0')}`;
-      try {
-        await this.etcd.put(key).value(`v${seq}`).exec();
-        this.acked.set(key, `v${seq}`);
-      } catch {
-        await sleep(20);
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
-}
-
-function client(endpoints: string[]): Etcd3 {
-  return new Etcd3({
-    hosts: endpoints.map((e) => `http://${e}`),
-    dialTimeout: 2000,
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 5000 }),
-  });
-}
+const client = (endpoints: string[]): Etcd3 => etcd3Client(endpoints, 5000);
 
 describe(`etcdctl member (${SERVER})`, () => {
   after(async () => {
@@ -418,7 +381,7 @@ describe(`etcdctl member (${SERVER})`, () => {
         // A learner serves serializable reads and Status only.
         expectFailure(await ctl(m2.endpoint, ['put', 'x', 'y']), 'Unavailable', 'etcdserver: rpc not supported for learner', 'put on a learner');
         const ser = await ctl(m2.endpoint, ['get', 'load/0/000000', '--consistency=s', '--print-value-only']);
-        assert.deepEqual([ser.code, ser.stdout], [0, 'v0\n'], ser.stderr);
+        assert.deepEqual([ser.code, ser.stdout], [0, 'v0-0\n'], ser.stderr);
 
         // Promote as soon as the leader finds it caught up (asked through m1, which forwards it
         // when it is not the leader).
