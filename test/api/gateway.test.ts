@@ -35,36 +35,17 @@ test('gRPC codes map to grpc-gateway HTTP statuses', () => {
 });
 
 test('/v3/watch streams newline-delimited results', async () => {
-  const lines: string[] = [];
-  const req = http.request({ host: '127.0.0.1', port, path: '/v3/watch', method: 'POST', agent: false });
-  const first = new Promise<void>((resolve, reject) => {
-    req.on('response', (res) => {
-      assert.equal(res.statusCode, 200);
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          lines.push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-          if (lines.length === 2) resolve();
-        }
-      });
-    });
-    req.on('error', reject);
-  });
-  req.end(JSON.stringify({ create_request: { key: Buffer.from('gw').toString('base64') } }));
+  const w = openStream('/v3/watch');
+  w.end({ create_request: { key: Buffer.from('gw').toString('base64') } });
+  assert.equal(await w.status, 200);
   const deadline = Date.now() + 3000;
   while (fake.streams.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await httpGet(port, '/v3/kv/put', 'POST', JSON.stringify({ key: 'Z3c=', value: 'eA==' }));
-  await first;
-  const created = JSON.parse(lines[0]);
-  assert.equal(created.result.created, true);
-  const ev = JSON.parse(lines[1]).result.events[0];
+  assert.equal((await w.line(0)).result.created, true);
+  const ev = (await w.line(1)).result.events[0];
   assert.equal(ev.type, undefined, 'PUT is the default and omitted');
   assert.equal(Buffer.from(ev.kv.key, 'base64').toString(), 'gw');
-  req.destroy();
+  w.close();
   while (fake.streams.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.equal(fake.streams.size, 0, 'closing the HTTP request closes the watch');
 });
@@ -134,7 +115,7 @@ test('request bodies are split into objects as they arrive, whatever the chunkin
   assert.throws(() => small.push('{"long":"0123456789"'), /larger than 10 bytes/);
 });
 
-/** A streaming gateway call whose request body stays open: send() more requests, read result lines. */
+/** A streaming gateway call: send() requests while the body stays open, end() it, read result lines. */
 function openStream(path: string) {
   const lines: string[] = [];
   let wake: (() => void) | null = null;
@@ -159,6 +140,8 @@ function openStream(path: string) {
   return {
     status,
     send: (o: unknown) => req.write(JSON.stringify(o)),
+    /** Sends a last request and ends the body. */
+    end: (o: unknown) => req.end(JSON.stringify(o)),
     async line(n: number): Promise<any> {
       const deadline = Date.now() + 3000;
       while (lines.length <= n && Date.now() < deadline) await new Promise<void>((r) => ((wake = r), setTimeout(r, 50)));
