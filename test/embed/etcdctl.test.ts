@@ -3,21 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../support/cluster.js';
 
 const BIN = new URL('../../../bin/tsetcd', import.meta.url).pathname;
 const ETCDCTL = '/usr/bin/etcdctl';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function startProcess(dir: string, cport: number, pport: number): Promise<ChildProcess> {
   const c = `http://127.0.0.1:${cport}`;

@@ -4,12 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../../src/storage/backend/index.js';
 import type { Io } from '../../src/etcdutl/command.js';
-import { run, waitUntil, type RunResult } from '../support/cluster.js';
+import { healthy, run, waitUntil, type RunResult } from '../support/cluster.js';
 
 // dist/test/etcdutl -> repository root.
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -102,17 +101,9 @@ export class Member {
   }
 
   health(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port: this.spec.clientPort, path: '/health', timeout: 500 }, (res) => {
-        let body = '';
-        res.on('data', (b: Buffer) => (body += b.toString()));
-        res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
-        res.on('error', () => resolve(false));
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(false));
-    });
+    return healthy(this.spec.clientPort, 500);
   }
+
 
   async waitHealthy(timeoutMs = 10_000): Promise<void> {
     await waitUntil(

@@ -6,28 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { freePort, sleep } from '../support/cluster.js';
 
 const BIN = new URL('../../../bin/tsetcd', import.meta.url).pathname;
 const ETCDCTL = '/usr/bin/etcdctl';
 const HEARTBEAT_MS = 50;
 const ELECTION_MS = 500;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, ms: number, what: () => string): Promise<T> {
   const end = Date.now() + ms;

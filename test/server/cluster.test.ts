@@ -7,32 +7,19 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import { defaultConfig } from '../../src/embed/config.js';
 import { type Etcd, serveClients, startEtcd } from '../../src/embed/etcd.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { silentLogger } from '../../src/server/config.js';
 import type { EtcdServer } from '../../src/server/server.js';
+import { freePort, sleep } from '../support/cluster.js';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const HEARTBEAT_MS = 25;
 const ELECTION_MS = 250;
 
 const b = (s: string): Buffer => Buffer.from(s);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 async function waitFor<T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {

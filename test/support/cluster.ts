@@ -82,6 +82,20 @@ export async function waitUntil<T>(
   }
 }
 
+/** GET /health on 127.0.0.1:port; true when the server answers {"health":"true"} in time. */
+export function healthy(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/health', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => (body += b.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
 /** Runs a process to completion with a hard deadline; stdin (if any) is written and closed. */
 export function run(
   bin: string,
@@ -307,20 +321,9 @@ export class Cluster {
 
   /** GET /health on the client port; true when the member answers {"health":"true"}. */
   health(i: number, timeoutMs = 1000): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = http.get(
-        { host: '127.0.0.1', port: this.members[i].clientPort, path: '/health', timeout: timeoutMs },
-        (res) => {
-          let body = '';
-          res.on('data', (b: Buffer) => (body += b.toString()));
-          res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
-          res.on('error', () => resolve(false));
-        },
-      );
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(false));
-    });
+    return healthy(this.members[i].clientPort, timeoutMs);
   }
+
 
   /** Waits until member i is healthy; fails at once (with its log) if the process exits. */
   async waitHealthy(i: number, timeoutMs = 15_000): Promise<void> {

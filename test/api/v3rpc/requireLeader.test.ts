@@ -12,6 +12,7 @@ import type { StreamCall } from '../../../src/api/grpc/server.js';
 import { LeaderMonitor, MAX_NO_LEADER_COUNT, requiresLeader } from '../../../src/api/v3rpc/interceptors.js';
 import { FakeServer, MEMBER_ID } from '../fakeServer.js';
 import { events, failure, metadata, openWatch, RecordingStream, serveWithClients, unary, type Clients } from './grpcClients.js';
+import { sleep } from '../../support/cluster.js';
 
 const PERIOD_MS = 40;
 const NO_LEADER = { code: Code.UNAVAILABLE, details: 'etcdserver: no leader' };
@@ -23,8 +24,6 @@ class LeaderFake extends FakeServer {
     return this.learner;
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let fake: LeaderFake;
 let api: ApiServer;

@@ -14,6 +14,7 @@ import type { WatchRequest, WatchResponse } from '../../../src/api/types.js';
 import type { GrpcMethodMetrics } from '../../../src/server/metrics.js';
 import type { EtcdServer } from '../../../src/server/server.js';
 import { startServer, tempDir } from '../../server/helpers.js';
+import { sleep } from '../../support/cluster.js';
 
 const watchReq = codecOf<WatchRequest>('etcdserverpb.WatchRequest');
 const watchRes = codecOf<WatchResponse>('etcdserverpb.WatchResponse');
@@ -48,8 +49,6 @@ after(async () => {
   await server.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('a watcher that stops reading is held back in the store, then gets every event once, in order', async () => {
   const client = http2.connect(`http://127.0.0.1:${api.port}`);
