@@ -55,14 +55,7 @@ describe(`3-member cluster e2e (${SERVER})`, () => {
     // cannot win, and each higher-term vote request resets the other survivor's election timer, so
     // failover can take several rounds (plain Raft; etcd 3.4 without --pre-vote behaves the same).
     withCluster({ size: 3, heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS, extraFlags: ['--pre-vote'] }, async (c) => {
-      const leader = await waitUntil(
-        async () => {
-          const l = await c.leaderIndex();
-          return l >= 0 ? l : undefined;
-        },
-        10_000,
-        () => 'members never agreed on a leader',
-      );
+      const leader = await c.waitLeader();
       const before = await c.status(leader);
 
       const etcd = client([0, 1, 2].map((i) => c.endpoint(i)));

@@ -217,14 +217,7 @@ describe('CORRUPT alarm and corruption checks', () => {
 describe('three members', () => {
   test('move-leader hands leadership to the named member; bad targets and non-leaders are refused', async () => {
     await withCluster({ size: 3, heartbeatMs: 50, electionMs: 500 }, async (c) => {
-      const lead = await waitUntil(
-        async () => {
-          const i = await c.leaderIndex();
-          return i >= 0 ? i : null;
-        },
-        10_000,
-        () => 'no agreed leader',
-      );
+      const lead = await c.waitLeader();
       const ids = await Promise.all([0, 1, 2].map(async (i) => hexId(String((await statusJson(c, i)).header.member_id))));
       const target = (lead + 1) % 3;
       const out = ok(await c.etcdctl(['move-leader', ids[target]!]), 'move-leader');

@@ -450,14 +450,7 @@ describe(`etcdctl member (${SERVER})`, () => {
 
   test('--strict-reconfig-check refuses changes that would break the active quorum', { timeout: 60_000 }, () =>
     withCluster({ size: 3, heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS }, async (c) => {
-      const leader = await waitUntil(
-        async () => {
-          const l = await c.leaderIndex();
-          return l >= 0 ? l : undefined;
-        },
-        10_000,
-        () => 'no leader',
-      );
+      const leader = await c.waitLeader();
       const [down, live] = [0, 1, 2].filter((i) => i !== leader);
       const e = c.endpoint(leader);
       const list = await memberList(e);

@@ -426,6 +426,18 @@ export class Cluster {
     const [leader] = leaders;
     return ids.indexOf(leader);
   }
+
+  /** Waits until the running members agree on a leader; resolves to its index. */
+  waitLeader(timeoutMs = 10_000): Promise<number> {
+    return waitUntil(
+      async () => {
+        const i = await this.leaderIndex();
+        return i >= 0 ? i : null;
+      },
+      timeoutMs,
+      () => 'the members never agreed on a leader',
+    );
+  }
 }
 
 export interface EndpointStatus {
