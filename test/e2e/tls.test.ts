@@ -427,22 +427,22 @@ describe('auto TLS', { skip: NO_OPENSSL }, () => {
   });
 });
 
-describe('start-up errors', { skip: NO_OPENSSL }, () => {
-  /** Starts a member with `extra` flags and schemes; it must exit non-zero, printing `expected`. */
-  async function failsWith(clientScheme: string, peerScheme: string, extra: string[], expected: RegExp): Promise<void> {
-    const { members: [m] } = await layout(1);
-    m.start(flags(m, [m], clientScheme, peerScheme, extra));
-    let code: number | null = null;
-    await withMembers([m], async () => {
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
-      const out = await Promise.race([m.exited, timeout]);
-      assert.notEqual(out, 'timeout', `still running:\n${m.log}`);
-      code = out as number | null;
-    });
-    assert.notEqual(code, 0);
-    assert.match(m.log, expected);
-  }
+/** Starts a member with `extra` flags and schemes; it must exit non-zero, printing `expected`. */
+async function failsWith(clientScheme: string, peerScheme: string, extra: string[], expected: RegExp): Promise<void> {
+  const { members: [m] } = await layout(1);
+  m.start(flags(m, [m], clientScheme, peerScheme, extra));
+  let code: number | null = null;
+  await withMembers([m], async () => {
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
+    const out = await Promise.race([m.exited, timeout]);
+    assert.notEqual(out, 'timeout', `still running:\n${m.log}`);
+    code = out as number | null;
+  });
+  assert.notEqual(code, 0);
+  assert.match(m.log, expected);
+}
 
+describe('start-up errors', { skip: NO_OPENSSL }, () => {
   test('a missing certificate file', async () => {
     await failsWith('https', 'http', [`--cert-file=${f('nope.crt')}`, `--key-file=${f('server.key')}`],
       new RegExp(`open ${f('nope.crt').replace(/[.]/g, '\\.')}: no such file or directory`));
@@ -498,17 +498,8 @@ describe('metrics TLS', { skip: NO_OPENSSL }, () => {
   });
 
   test('an https metrics URL without client certificates stops start-up', async () => {
-    const { members: [m] } = await layout(1);
     const port = await freePort();
-    m.start(flags(m, [m], 'http', 'http', [`--listen-metrics-urls=https://127.0.0.1:${port}`]));
-    let code: number | null = null;
-    await withMembers([m], async () => {
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
-      const out = await Promise.race([m.exited, timeout]);
-      assert.notEqual(out, 'timeout', `still running:\n${m.log}`);
-      code = out as number | null;
-    });
-    assert.notEqual(code, 0);
-    assert.match(m.log, new RegExp(`cannot listen on TLS for 127\\.0\\.0\\.1:${port}: KeyFile and CertFile are not presented`));
+    await failsWith('http', 'http', [`--listen-metrics-urls=https://127.0.0.1:${port}`],
+      new RegExp(`cannot listen on TLS for 127\\.0\\.0\\.1:${port}: KeyFile and CertFile are not presented`));
   });
 });
