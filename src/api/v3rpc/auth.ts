@@ -5,7 +5,7 @@
 import type { UnaryCall } from '../grpc/server.js';
 import type { AuthPermission, AuthServerApi, EtcdServerApi, ResponseHeader } from '../types.js';
 import type { UnaryHandlers } from './handlers.js';
-import { fillHeader } from './header.js';
+import { withHeader } from './header.js';
 
 interface Named {
   name: string;
@@ -13,11 +13,7 @@ interface Named {
 
 export function authHandlers(s: EtcdServerApi, a: AuthServerApi): UnaryHandlers {
   // Every response carries a header with the server's IDs, term and current revision.
-  const done = async <T extends { header?: ResponseHeader }>(p: Promise<T>): Promise<T> => {
-    const resp = await p;
-    resp.header = fillHeader(resp.header, s);
-    return resp;
-  };
+  const done = async <T extends { header?: ResponseHeader }>(p: Promise<T>): Promise<T> => withHeader(await p, s);
   return {
     AuthEnable: (_r: unknown, c: UnaryCall) => done(a.authEnable(c.ctx)),
     AuthDisable: (_r: unknown, c: UnaryCall) => done(a.authDisable(c.ctx)),

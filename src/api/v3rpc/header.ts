@@ -14,6 +14,12 @@ export function fillHeader(h: ResponseHeader | undefined, server: EtcdServerApi)
   return h;
 }
 
+/** `resp` with its header completed by fillHeader. */
+export function withHeader<T extends { header?: ResponseHeader }>(resp: T, server: EtcdServerApi): T {
+  resp.header = fillHeader(resp.header, server);
+  return resp;
+}
+
 /** A header at a given revision (watch responses report the revision of their events). */
 export function headerAt(server: EtcdServerApi, revision: number): ResponseHeader {
   const h = server.header();

@@ -18,7 +18,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../types.js';
-import { fillHeader } from './header.js';
+import { withHeader } from './header.js';
 import type { UnaryHandlers } from './handlers.js';
 import {
   checkDeleteRequest,
@@ -40,10 +40,7 @@ export function kvHandlers(s: EtcdServerApi, limits: KvLimits): UnaryHandlers {
   };
   // Range and Put are the hot calls: plain promise chains with one shared callback, not async
   // functions (one frame and one promise less per request).
-  const withHeader = <T extends { header?: ResponseHeader }>(resp: T): T => {
-    resp.header = fillHeader(resp.header, s);
-    return resp;
-  };
+  const header = <T extends { header?: ResponseHeader }>(resp: T): T => withHeader(resp, s);
   return {
     Range(r: RangeRequest, call: UnaryCall): Promise<RangeResponse> {
       try {
@@ -51,7 +48,7 @@ export function kvHandlers(s: EtcdServerApi, limits: KvLimits): UnaryHandlers {
       } catch (e) {
         return Promise.reject(e);
       }
-      return s.range(r, call.ctx).then(withHeader);
+      return s.range(r, call.ctx).then(header);
     },
     Put(r: PutRequest, call: UnaryCall): Promise<PutResponse> {
       try {
@@ -60,14 +57,12 @@ export function kvHandlers(s: EtcdServerApi, limits: KvLimits): UnaryHandlers {
       } catch (e) {
         return Promise.reject(e);
       }
-      return s.put(r, call.ctx).then(withHeader);
+      return s.put(r, call.ctx).then(header);
     },
     async DeleteRange(r: DeleteRangeRequest, call: UnaryCall): Promise<DeleteRangeResponse> {
       checkDeleteRequest(r);
       checkSize(call);
-      const resp = await s.deleteRange(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(await s.deleteRange(r, call.ctx), s);
     },
     async Txn(r: TxnRequest, call: UnaryCall): Promise<TxnResponse> {
       checkTxnRequest(r, limits.maxTxnOps);
@@ -75,14 +70,10 @@ export function kvHandlers(s: EtcdServerApi, limits: KvLimits): UnaryHandlers {
       checkIntervals(r.success);
       checkIntervals(r.failure);
       if (!isTxnReadonly(r)) checkSize(call);
-      const resp = await s.txn(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(await s.txn(r, call.ctx), s);
     },
     async Compact(r: CompactionRequest, call: UnaryCall): Promise<CompactionResponse> {
-      const resp = await s.compact(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(await s.compact(r, call.ctx), s);
     },
   };
 }

@@ -17,7 +17,7 @@ import type {
   ResponseHeader,
 } from '../types.js';
 import type { StreamHandlers, UnaryHandlers } from './handlers.js';
-import { fillHeader } from './header.js';
+import { fillHeader, withHeader } from './header.js';
 
 function isLeaseNotFound(e: unknown): boolean {
   return toGrpcError(e) === ErrGRPCLeaseNotFound;
@@ -27,14 +27,10 @@ export function leaseHandlers(s: EtcdServerApi, maxRequestBytes: number): UnaryH
   return {
     async LeaseGrant(r: LeaseGrantRequest, call: UnaryCall): Promise<LeaseGrantResponse> {
       if (call.messageLength > maxRequestBytes) throw ErrGRPCRequestTooLarge;
-      const resp = await s.leaseGrant(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(await s.leaseGrant(r, call.ctx), s);
     },
     async LeaseRevoke(r: LeaseRevokeRequest, call: UnaryCall): Promise<LeaseRevokeResponse> {
-      const resp = await s.leaseRevoke(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(await s.leaseRevoke(r, call.ctx), s);
     },
     async LeaseTimeToLive(r: LeaseTimeToLiveRequest, call: UnaryCall): Promise<LeaseTimeToLiveResponse> {
       let resp: LeaseTimeToLiveResponse;
@@ -44,8 +40,7 @@ export function leaseHandlers(s: EtcdServerApi, maxRequestBytes: number): UnaryH
         if (!isLeaseNotFound(e)) throw e;
         resp = { ID: r.ID, TTL: -1, grantedTTL: 0, keys: [] };
       }
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(resp, s);
     },
     async LeaseLeases(_r: unknown, call: UnaryCall): Promise<LeaseLeasesResponse> {
       let resp: LeaseLeasesResponse;
@@ -55,8 +50,7 @@ export function leaseHandlers(s: EtcdServerApi, maxRequestBytes: number): UnaryH
         if (!isLeaseNotFound(e)) throw e;
         resp = { leases: [] };
       }
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(resp, s);
     },
   };
 }

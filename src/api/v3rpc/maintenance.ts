@@ -19,7 +19,7 @@ import type {
   StatusResponse,
 } from '../types.js';
 import type { StreamHandlers, UnaryHandlers } from './handlers.js';
-import { fillHeader, headerAt } from './header.js';
+import { fillHeader, headerAt, withHeader } from './header.js';
 
 /** Chunk size of the snapshot stream (etcd's). */
 export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
@@ -51,17 +51,13 @@ export function maintenanceHandlers(s: EtcdServerApi): UnaryHandlers {
       return resp;
     },
     async Alarm(r: AlarmRequest, call: UnaryCall): Promise<AlarmResponse> {
-      const resp = await s.alarm(r, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(await s.alarm(r, call.ctx), s);
     },
   };
   if (s.hashKV !== undefined) {
     const hashKV = s.hashKV.bind(s);
     h.HashKV = async (r: { revision: number }, call: UnaryCall): Promise<HashKVResponse> => {
-      const resp = await hashKV(r.revision, call.ctx);
-      resp.header = fillHeader(resp.header, s);
-      return resp;
+      return withHeader(await hashKV(r.revision, call.ctx), s);
     };
   }
   if (s.hash !== undefined) {
